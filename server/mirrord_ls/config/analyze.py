@@ -1,0 +1,139 @@
+"""The config pipeline: render the template, read the format, check the schema.
+
+`analyze` is pure: text in, an :class:`Analysis` out, with every finding on
+the file as written (template output mapped back to its `{{ ... }}` tag). The
+server, the `check` command and the benchmarks all call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mirrord_ls.config.document import LineIndex, Node, Parsed, Path, locate
+from mirrord_ls.config.files import Format
+from mirrord_ls.config.parse_json import parse_json
+from mirrord_ls.config.parse_toml import parse_toml
+from mirrord_ls.config.parse_yaml import parse_yaml
+from mirrord_ls.config.schema import Schema
+from mirrord_ls.config.template import Rendered, render
+from mirrord_ls.config.validate import check_schema
+from mirrord_ls.findings import Finding
+
+_READERS = {"json": parse_json, "toml": parse_toml, "yaml": parse_yaml}
+_MAX_CHECKED_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Spanned:
+    """A config value with where it is written (file offsets), key and value."""
+
+    value: Any
+    key_start: int
+    key_end: int
+    start: int
+    end: int
+
+
+@dataclass
+class Analysis:
+    text: str
+    fmt: Format
+    rendered: Rendered
+    parsed: Parsed
+    findings: list[Finding]
+    schema: Schema | None
+    lines: LineIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lines = LineIndex(self.text)
+
+    @property
+    def root(self) -> Node | None:
+        return self.parsed.root
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        return self.rendered.source_span(start, end)
+
+    def field(self, path: Path) -> Spanned | None:
+        """The value at `path` with its spans in the file as written."""
+        found = locate(self.parsed.root, path)
+        if found is None:
+            return None
+        ks, ke = (
+            self.source_span(found.member.key_start, found.member.key_end)
+            if found.member
+            else self.source_span(found.node.start, found.node.end)
+        )
+        vs, ve = self.source_span(found.node.start, found.node.end)
+        return Spanned(found.node.to_python(), ks, ke, vs, ve)
+
+    def value(self, path: Path) -> Any:
+        f = self.field(path)
+        return None if f is None else f.value
+
+
+def _map_finding(rendered: Rendered, finding: Finding) -> Finding:
+    start, end = rendered.source_span(finding.start, finding.end)
+    if rendered.templated(finding.start, finding.end) and finding.severity == "error":
+        shown = rendered.text[finding.start : finding.end]
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        finding.severity = "warning"
+        finding.message += (
+            f" (This value comes from a template, which renders to `{shown}` with the"
+            " environment mirrord-ls sees; it may differ when mirrord runs.)"
+        )
+        finding.data["templated"] = True
+    finding.start, finding.end = start, max(end, start)
+    return finding
+
+
+def analyze(
+    text: str,
+    fmt: Format,
+    schema: Schema | None,
+    env: dict[str, str] | None = None,
+) -> Analysis:
+    """Render, read and schema-check one config file."""
+    rendered = render(text, env or {})
+    findings: list[Finding] = [
+        Finding("template", "error", e.start, max(e.end, e.start), e.message)
+        for e in rendered.errors
+    ]
+    if len(rendered.text) > _MAX_CHECKED_BYTES:
+        parsed = Parsed(None, [], complete=False)
+        findings.append(
+            Finding(
+                "syntax",
+                "warning",
+                0,
+                min(len(text), 1),
+                f"The file is larger than {_MAX_CHECKED_BYTES // (1024 * 1024)} MB;"
+                " mirrord-ls does not check it.",
+            )
+        )
+        return Analysis(text, fmt, rendered, parsed, findings, schema)
+    parsed = _READERS[fmt](rendered.text)
+    for issue in parsed.issues:
+        findings.append(
+            _map_finding(rendered, Finding("syntax", "error", issue.start, issue.end, issue.message))
+        )
+    if parsed.root is not None and schema is not None:
+        if parsed.root.kind != "object":
+            findings.append(
+                _map_finding(
+                    rendered,
+                    Finding(
+                        "invalid-value",
+                        "error",
+                        parsed.root.start,
+                        parsed.root.end,
+                        "A mirrord config must be an object (a mapping of fields).",
+                    ),
+                )
+            )
+        else:
+            for finding in check_schema(parsed.root, schema, complete=parsed.complete):
+                findings.append(_map_finding(rendered, finding))
+    findings.sort(key=lambda f: (f.start, f.end, f.code))
+    return Analysis(text, fmt, rendered, parsed, findings, schema)
