@@ -1,0 +1,705 @@
+"""Credentials for requests to a cluster: tokens, client certificates and exec plugins.
+
+:func:`get_credentials` turns the user entry of a :class:`~.kubeconfig.ResolvedCluster` into
+:class:`RequestCredentials`, reading token files fresh on every call and running ``exec``
+credential plugins (``aws``, ``gke-gcloud-auth-plugin``, ``kubelogin``, ...) the way client-go
+does: ``ExecCredential`` input in ``KUBERNETES_EXEC_INFO``, never interactive, no stdin.
+
+An exec plugin is arbitrary code chosen by whoever wrote the kubeconfig, so a
+:class:`TrustPolicy` refuses plugins from kubeconfigs inside an untrusted workspace (or named by
+the workspace's mirrord config) with :class:`UntrustedCredentialPlugin`.
+
+Plugin processes are bounded: a timeout, a cap on output, and they are killed (with their
+process group) on timeout or cancellation. Error messages quote the plugin's stderr only after
+:func:`scrub_secrets` removed anything that looks like a credential.
+
+No LSP types here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from mirrord_ls.cluster.kubeconfig import (
+    ExecConfig,
+    KubeconfigOrigin,
+    KubeconfigSource,
+    ResolvedCluster,
+    Secret,
+    SecretBytes,
+    UserEntry,
+)
+
+__all__ = [
+    "ClientCertificate",
+    "CredentialError",
+    "ExecCredentialCache",
+    "ExecPluginError",
+    "ExecPluginFailed",
+    "ExecPluginInvalidOutput",
+    "ExecPluginNotFound",
+    "ExecPluginTimeout",
+    "RequestCredentials",
+    "TokenFileError",
+    "TrustPolicy",
+    "UnsupportedAuthProvider",
+    "UntrustedCredentialPlugin",
+    "build_exec_info",
+    "check_exec_trust",
+    "get_credentials",
+    "run_exec_plugin",
+    "scrub_secrets",
+]
+
+DEFAULT_EXEC_TIMEOUT = 10.0
+DEFAULT_MAX_OUTPUT = 1024 * 1024
+# stderr is only quoted (trimmed) in messages; keeping more than this is pointless.
+_STDERR_KEEP = 64 * 1024
+_STDERR_LINES = 6
+_STDERR_LINE_CHARS = 300
+
+_EXEC_API_VERSIONS = (
+    "client.authentication.k8s.io/v1",
+    "client.authentication.k8s.io/v1beta1",
+    "client.authentication.k8s.io/v1alpha1",
+)
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """A TLS client identity, as files (kubeconfig paths) or PEM data (inline or from exec).
+
+    Python's ``ssl`` loads certificate chains only from files, so a caller holding data must
+    write it to a private temporary file.
+    """
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    cert_data: SecretBytes | None = None
+    key_data: SecretBytes | None = None
+
+
+@dataclass(frozen=True)
+class RequestCredentials:
+    """What to put on a request: a bearer token, basic auth, and/or a client certificate."""
+
+    token: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    client_certificate: ClientCertificate | None = None
+    expires_at: datetime | None = None
+    """When exec-issued credentials expire (``None``: unknown or never)."""
+    source: str = "none"
+    """Which kubeconfig mechanism produced them: token, tokenFile, exec, basic, client-cert,
+    none."""
+    impersonate: str | None = None
+    impersonate_uid: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+class CredentialError(Exception):
+    """Credentials could not be obtained. ``str(err)`` is safe to show: no secrets in it."""
+
+
+class TokenFileError(CredentialError):
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot read token file {path}: {reason}")
+
+
+class CertificateFileError(CredentialError):
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot read client certificate/key file {path}: {reason}")
+
+
+class UnsupportedAuthProvider(CredentialError):
+    def __init__(self, provider: str, user: str) -> None:
+        self.provider = provider
+        self.user = user
+        super().__init__(
+            f"user {user!r} uses the auth-provider {provider!r}, which mirrord-ls does not "
+            "support; switch the kubeconfig to an exec plugin (e.g. gke-gcloud-auth-plugin or "
+            "kubelogin)"
+        )
+
+
+class UntrustedCredentialPlugin(CredentialError):
+    """An exec plugin from a kubeconfig the workspace controls, in an untrusted workspace."""
+
+    def __init__(self, kubeconfig: Path, program: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.program = program
+        super().__init__(
+            f"refusing to run the credential plugin {program!r} named by {kubeconfig}: that "
+            "kubeconfig belongs to a workspace that is not trusted"
+        )
+
+
+class ExecPluginError(CredentialError):
+    """An exec credential plugin failed; ``stderr`` is already scrubbed and trimmed."""
+
+    def __init__(self, program: str, what: str, stderr: str = "") -> None:
+        self.program = program
+        self.stderr = stderr
+        message = f"credential plugin {program!r} {what}"
+        if stderr:
+            message += f"; its error output:\n{stderr}"
+        super().__init__(message)
+
+
+class ExecPluginNotFound(ExecPluginError):
+    def __init__(self, program: str, install_hint: str | None) -> None:
+        what = "was not found"
+        if install_hint:
+            what += f" ({install_hint.strip()})"
+        self.install_hint = install_hint
+        super().__init__(program, what)
+
+
+class ExecPluginFailed(ExecPluginError):
+    def __init__(self, program: str, returncode: int, stderr: str) -> None:
+        self.returncode = returncode
+        if returncode < 0:
+            what = f"was killed by signal {-returncode}"
+        else:
+            what = f"exited with status {returncode}"
+        super().__init__(program, what, stderr)
+
+
+class ExecPluginTimeout(ExecPluginError):
+    def __init__(self, program: str, timeout: float, stderr: str) -> None:
+        self.timeout = timeout
+        super().__init__(
+            program,
+            f"did not answer within {timeout:g} s and was stopped (it may be waiting for a "
+            "login in a terminal or browser; run it once by hand)",
+            stderr,
+        )
+
+
+class ExecPluginInvalidOutput(ExecPluginError):
+    def __init__(self, program: str, what: str, stderr: str = "") -> None:
+        super().__init__(program, what, stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scrubbing
+# ---------------------------------------------------------------------------------------------
+
+_PEM_RE = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.DOTALL)
+_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
+_KEY_VALUE_RE = re.compile(
+    r"""(?ix)
+    (["']?
+     [\w.-]*?(?:token|passw(?:or)?d|pwd|secret|api[_-]?key|access[_-]?key|credential|
+              authorization|cookie|session)[\w.-]*
+     ["']?\s*[:=]\s*["']?)
+    ([^\s"',;&}]+)
+    """
+)
+_LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
+_REDACTED = "[REDACTED]"
+
+
+def _looks_random(run: str) -> bool:
+    # Long runs of base64/hex alphabet are secrets when they mix character classes; this spares
+    # words, paths and dashed names (which are single-case letters without digits).
+    core = run.strip("=")
+    if len(core) >= 32 and re.fullmatch(r"[0-9a-fA-F]+", core):
+        return True
+    has_digit = any(c.isdigit() for c in core)
+    has_upper = any(c.isupper() for c in core)
+    has_lower = any(c.islower() for c in core)
+    return has_digit and has_upper and has_lower
+
+
+def scrub_secrets(text: str) -> str:
+    """Remove what looks like a credential: PEM blocks, JWTs, bearer/basic values,
+    ``token=...``/``password: ...`` values, and long random-looking base64/hex strings."""
+    text = _PEM_RE.sub("[REDACTED PEM BLOCK]", text)
+    text = _JWT_RE.sub(_REDACTED, text)
+    text = _BEARER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
+    text = _KEY_VALUE_RE.sub(lambda m: f"{m.group(1)}{_REDACTED}", text)
+    return _LONG_RUN_RE.sub(lambda m: _REDACTED if _looks_random(m.group(0)) else m.group(0), text)
+
+
+def _trim_stderr(raw: bytes) -> str:
+    text = scrub_secrets(raw.decode("utf-8", errors="replace"))
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    if len(lines) > _STDERR_LINES:
+        # The end of the output usually holds the actual error.
+        lines = ["…", *lines[-_STDERR_LINES:]]
+    return "\n".join(
+        line if len(line) <= _STDERR_LINE_CHARS else line[:_STDERR_LINE_CHARS] + "…"
+        for line in lines
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Trust
+# ---------------------------------------------------------------------------------------------
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return Path(os.path.abspath(path))
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """Which kubeconfigs may start exec plugins.
+
+    A kubeconfig inside one of ``untrusted_roots`` (workspace folders) or listed in
+    ``untrusted_files`` (named by the workspace's config) may not, unless ``trusted``.
+    """
+
+    untrusted_roots: tuple[Path, ...] = ()
+    untrusted_files: tuple[Path, ...] = ()
+    trusted: bool = False
+
+    @classmethod
+    def for_workspace(
+        cls, folders: Iterable[Path], source: KubeconfigSource | None, *, trusted: bool
+    ) -> TrustPolicy:
+        """The policy for a workspace: its folders, plus the file its config pointed at."""
+        files: tuple[Path, ...] = ()
+        if source is not None and source.origin is KubeconfigOrigin.CONFIG_FIELD:
+            files = source.paths
+        return cls(tuple(folders), files, trusted)
+
+    def allows(self, kubeconfig: Path) -> bool:
+        if self.trusted:
+            return True
+        # Compare real paths, so a symlink cannot smuggle a workspace file out (or in).
+        real = _real(kubeconfig)
+        if any(real == _real(f) for f in self.untrusted_files):
+            return False
+        return not any(real.is_relative_to(_real(root)) for root in self.untrusted_roots)
+
+
+def check_exec_trust(user: UserEntry, policy: TrustPolicy) -> None:
+    """Raise :class:`UntrustedCredentialPlugin` if ``user``'s exec plugin may not run."""
+    if user.exec is not None and not policy.allows(user.origin):
+        raise UntrustedCredentialPlugin(user.origin, user.exec.command)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exec plugins
+# ---------------------------------------------------------------------------------------------
+
+
+def build_exec_info(exec_config: ExecConfig, cluster: ResolvedCluster | None) -> dict[str, object]:
+    """The ``ExecCredential`` object client-go passes in ``KUBERNETES_EXEC_INFO``."""
+    spec: dict[str, object] = {"interactive": False}
+    if exec_config.provide_cluster_info and cluster is not None:
+        info: dict[str, object] = {"server": cluster.server}
+        if cluster.tls_server_name:
+            info["tls-server-name"] = cluster.tls_server_name
+        if cluster.insecure_skip_tls_verify:
+            info["insecure-skip-tls-verify"] = True
+        ca = cluster.certificate_authority
+        ca_data: bytes | None = None
+        if ca is not None and ca.data is not None:
+            ca_data = ca.data
+        elif ca is not None and ca.file is not None:
+            with contextlib.suppress(OSError):
+                ca_data = ca.file.read_bytes()
+        if ca_data is not None:
+            info["certificate-authority-data"] = base64.b64encode(ca_data).decode()
+        if cluster.proxy_url:
+            info["proxy-url"] = cluster.proxy_url
+        if cluster.disable_compression:
+            info["disable-compression"] = True
+        spec["cluster"] = info
+    return {"apiVersion": exec_config.api_version, "kind": "ExecCredential", "spec": spec}
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _parse_exec_output(exec_config: ExecConfig, stdout: bytes, stderr: str) -> RequestCredentials:
+    program = exec_config.command
+
+    def bad(what: str) -> ExecPluginInvalidOutput:
+        return ExecPluginInvalidOutput(program, what, stderr)
+
+    # Never quote stdout: a half-valid answer may still contain the credential.
+    try:
+        document = json.loads(stdout.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise bad(f"printed {len(stdout)} bytes that are not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        if not stdout.strip():
+            raise bad("printed nothing (an ExecCredential JSON object was expected)") from None
+        raise bad(
+            f"printed something that is not JSON ({exc.msg} at line {exc.lineno} column "
+            f"{exc.colno}; an ExecCredential object was expected)"
+        ) from None
+    if not isinstance(document, dict):
+        raise bad("printed JSON that is not an object (an ExecCredential was expected)")
+    kind = document.get("kind")
+    if kind != "ExecCredential":
+        raise bad(f"printed kind {kind!r}, not ExecCredential")
+    api_version = document.get("apiVersion")
+    if api_version != exec_config.api_version:
+        raise bad(
+            f"answered with apiVersion {api_version!r}, but the kubeconfig asks for "
+            f"{exec_config.api_version!r}"
+        )
+    status = document.get("status")
+    if not isinstance(status, dict):
+        raise bad("printed an ExecCredential without a status")
+    token = status.get("token")
+    cert = status.get("clientCertificateData")
+    key = status.get("clientKeyData")
+    for name, value in (("token", token), ("clientCertificateData", cert), ("clientKeyData", key)):
+        if value is not None and not isinstance(value, str):
+            raise bad(f"printed an ExecCredential whose status.{name} is not a string")
+    if bool(cert) != bool(key):
+        raise bad("printed a client certificate without its key (or a key without certificate)")
+    if not token and not cert:
+        raise bad("printed an ExecCredential with neither a token nor a client certificate")
+    expires: datetime | None = None
+    raw_expiry = status.get("expirationTimestamp")
+    if raw_expiry is not None:
+        if not isinstance(raw_expiry, str) or (expires := _parse_time(raw_expiry)) is None:
+            raise bad("printed an ExecCredential with an unreadable expirationTimestamp")
+    client_cert: ClientCertificate | None = None
+    if isinstance(cert, str) and isinstance(key, str) and cert:
+        client_cert = ClientCertificate(
+            cert_data=SecretBytes(cert.encode()), key_data=SecretBytes(key.encode())
+        )
+    return RequestCredentials(
+        token=Secret(token) if isinstance(token, str) and token else None,
+        client_certificate=client_cert,
+        expires_at=expires,
+        source="exec",
+    )
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    # The plugin may be a script whose children hold our pipes open: kill its whole group
+    # (it was started in a session of its own), not just the direct child.
+    if sys.platform != "win32":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+
+
+async def _read_bounded(
+    stream: asyncio.StreamReader | None, limit: int, keep_tail: bool
+) -> tuple[bytes, bool]:
+    """Read up to ``limit`` bytes; report whether more came (tail kept when ``keep_tail``)."""
+    if stream is None:
+        return b"", False
+    buffer = bytearray()
+    overflow = False
+    while chunk := await stream.read(65536):
+        buffer.extend(chunk)
+        if len(buffer) > limit:
+            overflow = True
+            if not keep_tail:
+                return bytes(buffer[: limit + 1]), True
+            del buffer[: len(buffer) - limit]
+    return bytes(buffer), overflow
+
+
+async def run_exec_plugin(
+    exec_config: ExecConfig,
+    *,
+    cluster: ResolvedCluster | None = None,
+    exec_timeout: float = DEFAULT_EXEC_TIMEOUT,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+    base_env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> RequestCredentials:
+    """Run an exec credential plugin once and parse its ``ExecCredential``.
+
+    Environment: ``base_env`` (default: this process's) plus the plugin's ``env`` entries plus
+    ``KUBERNETES_EXEC_INFO``. No stdin; killed after ``exec_timeout`` seconds or on cancellation;
+    more than ``max_output`` bytes on stdout is an error. Trust is not checked here: see
+    :func:`check_exec_trust` / :func:`get_credentials`.
+    """
+    program = exec_config.command
+    if exec_config.api_version not in _EXEC_API_VERSIONS:
+        raise ExecPluginInvalidOutput(
+            program,
+            f"cannot be used: its apiVersion {exec_config.api_version!r} is not one of "
+            + ", ".join(_EXEC_API_VERSIONS),
+        )
+    env = dict(os.environ if base_env is None else base_env)
+    env.update({var.name: var.value for var in exec_config.env})
+    env["KUBERNETES_EXEC_INFO"] = json.dumps(build_exec_info(exec_config, cluster))
+    try:
+        process = await asyncio.create_subprocess_exec(
+            program,
+            *exec_config.args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=sys.platform != "win32",
+        )
+    except FileNotFoundError:
+        raise ExecPluginNotFound(program, exec_config.install_hint) from None
+    except PermissionError:
+        raise ExecPluginError(program, "cannot be run (permission denied)") from None
+    except OSError as exc:
+        raise ExecPluginError(program, f"cannot be started: {exc.strerror or exc}") from None
+
+    stdout_task = asyncio.ensure_future(_read_bounded(process.stdout, max_output, False))
+    stderr_task = asyncio.ensure_future(_read_bounded(process.stderr, _STDERR_KEEP, True))
+    try:
+        async with asyncio.timeout(exec_timeout):
+            stdout, too_much = await stdout_task
+            if too_much:
+                _kill(process)
+                raise ExecPluginInvalidOutput(
+                    program, f"printed more than {max_output} bytes; stopped it"
+                )
+            stderr_raw, _ = await stderr_task
+            returncode = await process.wait()
+    except TimeoutError:
+        _kill(process)
+        stderr_raw = await _drain(stderr_task)
+        await _reap(process)
+        raise ExecPluginTimeout(program, exec_timeout, _trim_stderr(stderr_raw)) from None
+    except BaseException:
+        # Cancellation or our own error: never leave the plugin running.
+        _kill(process)
+        stderr_task.cancel()
+        stdout_task.cancel()
+        await _reap(process)
+        raise
+    stderr = _trim_stderr(stderr_raw)
+    if returncode != 0:
+        raise ExecPluginFailed(program, returncode, stderr)
+    return _parse_exec_output(exec_config, stdout, stderr)
+
+
+async def _drain(task: asyncio.Future[tuple[bytes, bool]]) -> bytes:
+    # After a kill, whatever stderr was read so far is useful context; do not wait for EOF
+    # (a grandchild outside the process group could hold the pipe open).
+    if task.done() and not task.cancelled() and task.exception() is None:
+        return task.result()[0]
+    task.cancel()
+    return b""
+
+
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    # Shielded so that a second cancellation cannot leave a zombie behind.
+    with contextlib.suppress(asyncio.CancelledError, ProcessLookupError):
+        await asyncio.shield(process.wait())
+
+
+def _exec_cache_key(exec_config: ExecConfig, cluster: ResolvedCluster | None) -> tuple[str, str]:
+    plugin = json.dumps(
+        [
+            exec_config.api_version,
+            exec_config.command,
+            list(exec_config.args),
+            [[v.name, v.value] for v in exec_config.env],
+        ]
+    )
+    # The plugin sees the cluster only with provideClusterInfo; otherwise one answer serves all.
+    server = cluster.server if cluster is not None and exec_config.provide_cluster_info else ""
+    return plugin, server
+
+
+@dataclass
+class ExecCredentialCache:
+    """Exec plugin results, per exec configuration, until shortly before they expire.
+
+    Concurrent callers for the same plugin wait for one run rather than starting several.
+    Credentials without an expiry are kept until :meth:`invalidate` (e.g. after a 401).
+    """
+
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    refresh_margin: timedelta = timedelta(seconds=30)
+    _entries: dict[tuple[str, str], RequestCredentials] = field(default_factory=dict, repr=False)
+    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
+
+    def lookup(
+        self, exec_config: ExecConfig, cluster: ResolvedCluster | None
+    ) -> RequestCredentials | None:
+        key = _exec_cache_key(exec_config, cluster)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at is not None and entry.expires_at - self.refresh_margin <= self.clock():
+            del self._entries[key]
+            return None
+        return entry
+
+    def store(
+        self, exec_config: ExecConfig, cluster: ResolvedCluster | None, creds: RequestCredentials
+    ) -> None:
+        self._entries[_exec_cache_key(exec_config, cluster)] = creds
+
+    def invalidate(self, exec_config: ExecConfig | None = None) -> None:
+        """Forget one plugin's credentials (all, when ``exec_config`` is ``None``)."""
+        if exec_config is None:
+            self._entries.clear()
+            return
+        plugin, _ = _exec_cache_key(exec_config, None)
+        for key in [k for k in self._entries if k[0] == plugin]:
+            del self._entries[key]
+
+    def lock_for(self, exec_config: ExecConfig, cluster: ResolvedCluster | None) -> asyncio.Lock:
+        return self._locks.setdefault(_exec_cache_key(exec_config, cluster), asyncio.Lock())
+
+
+def _read_file(path: Path, error: Callable[[Path, str], CredentialError]) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(path, "file not found") from None
+    except OSError as exc:
+        raise error(path, exc.strerror or str(exc)) from None
+
+
+async def get_credentials(
+    cluster: ResolvedCluster,
+    *,
+    trust: TrustPolicy,
+    cache: ExecCredentialCache | None = None,
+    exec_timeout: float = DEFAULT_EXEC_TIMEOUT,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+    base_env: Mapping[str, str] | None = None,
+) -> RequestCredentials:
+    """The credentials to use now for ``cluster``.
+
+    Order, as in kube-rs (what mirrord uses): auth-provider (unsupported here) > username and
+    password > token > tokenFile (read fresh) > exec plugin. Client certificate files or data
+    from the kubeconfig are attached whatever the bearer mechanism.
+    """
+    user = cluster.credentials
+    if user is None:
+        return RequestCredentials()
+    base = RequestCredentials(
+        impersonate=user.impersonate,
+        impersonate_uid=user.impersonate_uid,
+        impersonate_groups=user.impersonate_groups,
+    )
+    client_cert: ClientCertificate | None = None
+    if user.client_certificate_data or user.client_certificate:
+        client_cert = ClientCertificate(
+            cert_file=None if user.client_certificate_data else user.client_certificate,
+            key_file=None if user.client_key_data else user.client_key,
+            cert_data=user.client_certificate_data,
+            key_data=user.client_key_data,
+        )
+        for path in (client_cert.cert_file, client_cert.key_file):
+            if path is not None and not path.is_file():
+                raise CertificateFileError(path, "file not found")
+    if user.auth_provider is not None:
+        raise UnsupportedAuthProvider(user.auth_provider.name, user.name)
+    if user.username and user.password:
+        return replace(
+            base,
+            username=user.username,
+            password=user.password,
+            client_certificate=client_cert,
+            source="basic",
+        )
+    if user.token:
+        return replace(
+            base,
+            token=user.token,
+            client_certificate=client_cert,
+            source="token",
+        )
+    if user.token_file:
+        raw = _read_file(user.token_file, TokenFileError)
+        token = raw.decode("utf-8", errors="replace").strip()
+        if not token:
+            raise TokenFileError(user.token_file, "the file is empty")
+        return replace(
+            base,
+            token=Secret(token),
+            client_certificate=client_cert,
+            source="tokenFile",
+        )
+    if user.exec is not None:
+        check_exec_trust(user, trust)
+        creds = await _exec_cached(user.exec, cluster, cache, exec_timeout, max_output, base_env)
+        return replace(
+            base,
+            token=creds.token,
+            client_certificate=creds.client_certificate or client_cert,
+            expires_at=creds.expires_at,
+            source="exec",
+        )
+    if client_cert is not None:
+        return replace(
+            base,
+            client_certificate=client_cert,
+            source="client-cert",
+        )
+    return base
+
+
+async def _exec_cached(
+    exec_config: ExecConfig,
+    cluster: ResolvedCluster,
+    cache: ExecCredentialCache | None,
+    exec_timeout: float,
+    max_output: int,
+    base_env: Mapping[str, str] | None,
+) -> RequestCredentials:
+    if cache is None:
+        return await run_exec_plugin(
+            exec_config,
+            cluster=cluster,
+            exec_timeout=exec_timeout,
+            max_output=max_output,
+            base_env=base_env,
+        )
+    async with cache.lock_for(exec_config, cluster):
+        cached = cache.lookup(exec_config, cluster)
+        if cached is not None:
+            return cached
+        creds = await run_exec_plugin(
+            exec_config,
+            cluster=cluster,
+            exec_timeout=exec_timeout,
+            max_output=max_output,
+            base_env=base_env,
+        )
+        cache.store(exec_config, cluster, creds)
+        return creds
