@@ -864,8 +864,15 @@ class _Renderer:
                 node = self.parse_block_tag(tag, word)
             except _TemplateFailure as exc:
                 self.error(tag.start, tag.end, _syntax(tag, str(exc)))
-                nodes.append(_Node("bad", tag=tag))
-                continue
+                if word not in _OPENERS:
+                    nodes.append(_Node("bad", tag=tag))
+                    continue
+                # Still pair it with its end tag, or the end tag would be a second error. The
+                # body of a broken `if` shows once (the likely intent); a broken loop, never.
+                if word == "if":
+                    node = _Node("if", tag=tag, branches=[(tag, _Lit(True), [])])
+                else:
+                    node = _Node("block" if word != "for" else "skip", tag=tag)
             if node is None:
                 continue
             if word in _OPENERS:
