@@ -16,7 +16,7 @@ from mirrord_ls.config.parse_json import parse_json
 from mirrord_ls.config.parse_toml import parse_toml
 from mirrord_ls.config.parse_yaml import parse_yaml
 from mirrord_ls.config.schema import Schema
-from mirrord_ls.config.template import Rendered, render
+from mirrord_ls.config.template import Rendered, mirrord_variables, render
 from mirrord_ls.config.validate import check_schema
 from mirrord_ls.findings import Finding
 
@@ -54,6 +54,19 @@ class Analysis:
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         return self.rendered.source_span(start, end)
+
+    def rendered_offset(self, source_offset: int) -> int:
+        """Where a position in the file as written lands in the rendered text."""
+        if self.rendered.text is self.text or self.rendered.text == self.text:
+            return source_offset
+        lo, hi = 0, len(self.rendered.text)
+        while lo < hi:  # to_source is monotonic: find the first offset at or after
+            mid = (lo + hi) // 2
+            if self.rendered.to_source(mid) < source_offset:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def field(self, path: Path) -> Spanned | None:
         """The value at `path` with its spans in the file as written."""
@@ -93,9 +106,15 @@ def analyze(
     fmt: Format,
     schema: Schema | None,
     env: dict[str, str] | None = None,
+    git_branch: str | None = None,
 ) -> Analysis:
-    """Render, read and schema-check one config file."""
-    rendered = render(text, env or {})
+    """Render, read and schema-check one config file.
+
+    `env` stands in for the environment mirrord will run with; `git_branch` is
+    the branch checked out where the config lives (mirrord's `git_branch`).
+    """
+    env = env or {}
+    rendered = render(text, env, variables=mirrord_variables(env, git_branch))
     findings: list[Finding] = [
         Finding("template", "error", e.start, max(e.end, e.start), e.message)
         for e in rendered.errors

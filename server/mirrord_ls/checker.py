@@ -1,0 +1,133 @@
+"""`mirrord-ls check`: the editor's diagnostics for files on disk.
+
+Shares the whole pipeline with the server (`config.analyze`, and the cluster
+verdicts), so a terminal and an editor never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mirrord_ls.config import schema as schema_mod
+from mirrord_ls.config.analyze import analyze
+from mirrord_ls.config.document import LineIndex
+from mirrord_ls.config.files import config_format
+from mirrord_ls.features.diagnostics import to_json
+from mirrord_ls.findings import Finding
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class FileResult:
+    path: Path
+    json: list[dict[str, Any]] = field(default_factory=list)
+    text_lines: list[str] = field(default_factory=list)
+
+
+def read_config_text(path: Path) -> tuple[str | None, Finding | None]:
+    """The file's text as mirrord would read it (UTF-8, BOM dropped), or why not."""
+    try:
+        if path.is_dir():
+            return None, Finding("syntax", "error", 0, 0, "This is a folder, not a config file.")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, Finding(
+                "syntax", "warning", 0, 0, f"The file is {size // (1024 * 1024)} MB; not checked."
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, Finding("syntax", "error", 0, 0, f"Cannot read the file: {exc.strerror}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, Finding(
+            "syntax",
+            "error",
+            0,
+            0,
+            f"The file is not valid UTF-8 (byte {exc.start}); mirrord reads UTF-8 only.",
+        )
+    return text.removeprefix("\ufeff"), None
+
+
+def pick_schema(location: str | None) -> tuple[schema_mod.Schema, list[str]]:
+    notes: list[str] = []
+    if location:
+        try:
+            return schema_mod.load_configured(location), notes
+        except schema_mod.SchemaError as exc:
+            raise SystemExit(f"mirrord-ls: {exc}") from exc
+    cached = schema_mod.load_cached_published()
+    if cached is not None:
+        return cached, notes
+    fresh = schema_mod.refresh_published()
+    if fresh is not None:
+        return fresh, notes
+    notes.append(
+        "mirrord's published schema could not be fetched; using the built-in subset"
+        " (unknown fields are not flagged). Pass --schema to choose one."
+    )
+    return schema_mod.builtin_schema(), notes
+
+
+def check_files(
+    files: list[Path],
+    schema_location: str | None = None,
+    cluster: bool = True,
+    trust_workspace: bool = False,
+) -> tuple[list[FileResult], str, list[str]]:
+    schema, notes = pick_schema(schema_location)
+    env = dict(os.environ)
+    results: list[FileResult] = []
+    analyses = []
+    for path in files:
+        abs_path = path.resolve()
+        result = FileResult(abs_path)
+        results.append(result)
+        text, problem = read_config_text(path)
+        fmt = config_format(path)
+        findings: list[Finding]
+        if problem is not None or text is None:
+            findings = [problem] if problem else []
+            lines = LineIndex("")
+        elif fmt is None:
+            findings = [
+                Finding(
+                    "syntax",
+                    "error",
+                    0,
+                    0,
+                    "mirrord reads only .json, .toml, .yaml or .yml config files.",
+                )
+            ]
+            lines = LineIndex(text)
+        else:
+            from mirrord_ls.server import git_branch_for
+
+            analysis = analyze(text, fmt, schema, env, git_branch_for(str(abs_path)))
+            findings = list(analysis.findings)
+            lines = analysis.lines
+            analyses.append((result, analysis, findings))
+        result.json = [to_json(lines, f) for f in findings]
+    if cluster and analyses:
+        from mirrord_ls.cluster.service import check_cluster_sync
+
+        for result, analysis, findings in analyses:
+            extra = check_cluster_sync(
+                analysis, result.path, env=env, trusted=trust_workspace, workspace=Path.cwd()
+            )
+            findings.extend(extra)
+            findings.sort(key=lambda f: (f.start, f.end))
+            result.json = [to_json(analysis.lines, f) for f in findings]
+    for result in results:
+        for d in result.json:
+            start = d["range"]["start"]
+            result.text_lines.append(
+                f"{result.path}:{start['line'] + 1}:{start['character'] + 1}:"
+                f" {d['severity']} {d['code']}: {d['message']}"
+            )
+    return results, schema.label, notes
