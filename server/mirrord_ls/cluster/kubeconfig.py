@@ -86,6 +86,11 @@ KUBECONFIG = "KUBECONFIG"
 
 DEFAULT_NAMESPACE = "default"
 
+_EXEC_API_WITH_DEFAULT_INTERACTIVE = (
+    "client.authentication.k8s.io/v1beta1",
+    "client.authentication.k8s.io/v1alpha1",
+)
+
 # ---------------------------------------------------------------------------------------------
 # Secrets
 # ---------------------------------------------------------------------------------------------
@@ -541,7 +546,7 @@ class _Reader:
     """Walks a composed YAML node tree with kubectl's field types, keeping node positions.
 
     Working on nodes rather than constructed Python values lets every shape error carry a line
-    and column, and lets us reject duplicate keys, which kubectl refuses and PyYAML accepts.
+    and column, and lets us flag duplicate keys, which kubectl silently resolves (last one wins).
     """
 
     def __init__(self, path: Path) -> None:
@@ -576,7 +581,8 @@ class _Reader:
             key = str(key_node.value) if isinstance(key_node, ScalarNode) else None
             if key is not None:
                 if key in seen:
-                    raise _ShapeError(f"duplicate key {key!r} in {where}", key_node)
+                    # kubectl accepts this and keeps the last value; almost surely a mistake.
+                    self.warn(f"duplicate key {key!r} in {where}; the last one is used", key_node)
                 seen.add(key)
         # Resolve "<<" merge keys (explicit keys override merged ones, as in YAML).
         try:
@@ -706,6 +712,10 @@ class _Reader:
             )
         api_version = self.string(f.get("apiVersion"), f"{where}.apiVersion") or ""
         interactive = self.string(f.get("interactiveMode"), f"{where}.interactiveMode") or None
+        # kubectl's defaulting (seen in `kubectl config view`): the beta/alpha APIs imply
+        # IfAvailable; v1 has no default (client-go refuses to run such a plugin).
+        if interactive is None and api_version in _EXEC_API_WITH_DEFAULT_INTERACTIVE:
+            interactive = "IfAvailable"
         return ExecConfig(
             command=command,
             api_version=api_version,

@@ -1,0 +1,1 @@
+"""Tests of mirrord_ls.cluster: kubeconfig resolution and credentials."""
