@@ -808,7 +808,7 @@ class _Reader:
             raise _ShapeError(
                 f"not a kubeconfig: apiVersion {api_version!r}, kind {kind!r} "
                 "(expected apiVersion v1, kind Config)",
-                top.get("kind") or top.get("apiVersion"),
+                top.get("apiVersion") if api_version not in ("", "v1") else top.get("kind"),
             )
         clusters = self.section(top, "clusters", self.cluster)
         users = self.section(top, "users", self.user)
