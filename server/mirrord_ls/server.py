@@ -94,6 +94,9 @@ class MirrordLanguageServer(LanguageServer):
         self.pull_mode = False
         """True when the client pulls diagnostics (textDocument/diagnostic)."""
         self.refresh_support = False
+        self.ready = asyncio.Event()
+        """Set once the first settings (and so the schema) are loaded: checks wait for it,
+        so a document opened at start-up is never judged against the wrong schema."""
         self._debounce: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -120,7 +123,9 @@ class MirrordLanguageServer(LanguageServer):
             return not bool(self.init_options.get("officialExtensionInstalled"))
         return mode == "on"
 
-    async def load_settings(self) -> None:
+    async def load_settings(self, pushed: Any = None) -> None:
+        """Read settings: pulled through workspace/configuration where the client can,
+        else from the didChangeConfiguration payload or the initialization options."""
         raw: Any = None
         caps = self.client_capabilities
         if caps.workspace and caps.workspace.configuration:
@@ -136,6 +141,8 @@ class MirrordLanguageServer(LanguageServer):
                 raw = result[0] if result else None
             except (TimeoutError, Exception) as exc:  # a client bug must not stop the server
                 log.warning("could not read settings: %s", exc)
+        elif isinstance(pushed, dict) and isinstance(pushed.get("mirrordLs"), dict):
+            raw = pushed["mirrordLs"]
         else:
             raw = self.init_options.get("settings")
         await self.apply_settings(raw)
@@ -153,7 +160,9 @@ class MirrordLanguageServer(LanguageServer):
         self._loaded = True
         if schema_changed:
             await self.reload_schema()
-        self.recheck_all()
+        if self.ready.is_set():
+            self.recheck_all()
+        self.ready.set()
 
     async def reload_schema(self) -> None:
         configured = self.settings.schema or None
@@ -181,7 +190,12 @@ class MirrordLanguageServer(LanguageServer):
             return _LANGUAGE_FORMATS.get(language_id)
         return fmt
 
+    async def wait_ready(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), 10)
+
     async def check_document(self, uri: str) -> None:
+        await self.wait_ready()
         state = self.docs.get(uri)
         if state is None:
             return
@@ -285,7 +299,7 @@ async def on_initialized(ls: MirrordLanguageServer, params: types.InitializedPar
 async def on_configuration(
     ls: MirrordLanguageServer, params: types.DidChangeConfigurationParams
 ) -> None:
-    await ls.load_settings()
+    await ls.load_settings(params.settings)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -350,7 +364,8 @@ async def on_pull(
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
-def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> types.Hover | None:
+async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    await ls.wait_ready()
     state = ls.docs.get(params.text_document.uri)
     if state is None or state.analysis is None:
         return None
@@ -369,9 +384,10 @@ def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> types.Hove
     types.TEXT_DOCUMENT_COMPLETION,
     types.CompletionOptions(trigger_characters=['"', ".", ":", "=", " "]),
 )
-def on_completion(
+async def on_completion(
     ls: MirrordLanguageServer, params: types.CompletionParams
 ) -> types.CompletionList | None:
+    await ls.wait_ready()
     uri = params.text_document.uri
     state = ls.docs.get(uri)
     if state is None or state.fmt is None:
