@@ -119,14 +119,15 @@ def call(server: LoopbackApiServer, tmp_path: Path) -> Call:
 
 
 @pytest.fixture
-def connect(server: LoopbackApiServer, tmp_path: Path) -> Iterator[Connect]:
-    """connect(user=None, timeout=5, srv=server) -> ApiConn, closed after the test."""
+def connect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Connect]:
+    """connect(user=None, timeout=5, srv=<the server fixture>) -> ApiConn, closed after the test."""
     opened: list[ApiConn] = []
 
     def do(
         user: User | None = None, timeout: float = 5, srv: LoopbackApiServer | None = None
     ) -> ApiConn:
-        conn = ApiConn(srv or server, user, tmp_path, timeout)
+        target = srv if srv is not None else request.getfixturevalue("server")
+        conn = ApiConn(target, user, tmp_path, timeout)
         opened.append(conn)
         return conn
 
