@@ -27,7 +27,9 @@ for name in (
 ):
     os.environ.pop(name, None)
 
-REFERENCE_SCHEMA = Path(__file__).resolve().parents[1].parent / "shared/reference/mirrord-schema.json"
+REFERENCE_SCHEMA = (
+    Path(__file__).resolve().parents[1].parent / "shared/reference/mirrord-schema.json"
+)
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ async def wait_for_diagnostics(
     lsp: LanguageClient,
     uri: str,
     predicate: Callable[[Sequence[types.Diagnostic]], bool] = lambda _: True,
-    timeout: float = 15,
+    within: float = 15,
 ) -> Sequence[types.Diagnostic]:
     """Wait until the diagnostics published for `uri` satisfy `predicate`."""
 
@@ -73,7 +73,7 @@ async def wait_for_diagnostics(
                 return lsp.diagnostics[uri]
             await lsp.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
 
-    return await asyncio.wait_for(waiter(), timeout)
+    return await asyncio.wait_for(waiter(), within)
 
 
 def open_document(lsp: LanguageClient, path: Path, language_id: str = "", version: int = 1) -> str:

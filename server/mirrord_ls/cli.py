@@ -105,9 +105,7 @@ def run_check(args: argparse.Namespace, out: Any = None) -> int:
         print(f"mirrord-ls: {note}", file=sys.stderr)
     worst = 0
     if args.format == "json":
-        json.dump(
-            [{"path": str(r.path), "diagnostics": r.json} for r in results], out, indent=2
-        )
+        json.dump([{"path": str(r.path), "diagnostics": r.json} for r in results], out, indent=2)
         out.write("\n")
     else:
         for r in results:

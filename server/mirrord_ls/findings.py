@@ -16,7 +16,7 @@ Severity = Literal["error", "warning", "information", "hint"]
 CODES: dict[str, str] = {
     "syntax": "The file cannot be read as JSON, TOML or YAML; mirrord would refuse it.",
     "template": "A Tera template in the file cannot be rendered (mirrord renders before parsing).",
-    "unknown-field": "A field mirrord does not know; mirrord rejects unknown fields at every level.",
+    "unknown-field": "A field mirrord does not know; mirrord rejects unknown fields anywhere.",
     "invalid-value": "A value of the wrong type, outside the allowed values, or malformed.",
     "missing-field": "A field the schema requires is absent.",
     "deprecated": "A field mirrord still reads but has deprecated.",
@@ -30,7 +30,7 @@ CODES: dict[str, str] = {
     "cluster-unreachable": "The cluster's API server cannot be reached.",
     "cluster-tls-error": "The TLS connection to the API server failed.",
     "cluster-auth-failed": "The cluster rejected the credentials, or none could be obtained.",
-    "untrusted-credential-plugin": "A workspace kubeconfig names a program mirrord-ls will not run.",
+    "untrusted-credential-plugin": "A workspace kubeconfig names a program mirrord-ls won't run.",
 }
 
 

@@ -375,9 +375,7 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
     if found is None:
         return None
     markdown, _path = found
-    return types.Hover(
-        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown)
-    )
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))
 
 
 @server.feature(

@@ -19,9 +19,9 @@ JsonSchemaMode = Literal["auto", "on", "off"]
 class ClusterSettings:
     enabled: bool = True
     """Ask the cluster about the operator (and later, targets)."""
-    timeoutSeconds: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))  # noqa: N815
+    timeoutSeconds: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
     """Upper bound on one whole cluster check."""
-    recheckSeconds: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))  # noqa: N815
+    recheckSeconds: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
     """Period of the background re-check; 0 turns it off."""
 
 
@@ -37,9 +37,9 @@ class Settings:
     schema: str = ""
     """Path or URL of the schema to use instead of mirrord's published one."""
     cluster: ClusterSettings = ClusterSettings()
-    trustWorkspaceKubeconfigs: bool = False  # noqa: N815
+    trustWorkspaceKubeconfigs: bool = False
     """Run exec credential plugins from kubeconfigs inside the workspace."""
-    schemaDiagnostics: SchemaDiagnostics = SchemaDiagnostics()  # noqa: N815
+    schemaDiagnostics: SchemaDiagnostics = SchemaDiagnostics()
 
 
 _converter = cattrs.Converter(forbid_extra_keys=False)
@@ -59,7 +59,7 @@ def _structure_strict(value: Any, cls: type) -> Any:
             continue
         raw = value[f.name]
         if isinstance(f.type, type) and attrs.has(f.type):
-            sub, sub_problems = _structure_strict(raw, f.type)  # type: ignore[arg-type]
+            sub, sub_problems = _structure_strict(raw, f.type)
             kwargs[f.name] = sub
             problems += [f"{f.name}.{p}" for p in sub_problems]
             continue
@@ -70,7 +70,7 @@ def _structure_strict(value: Any, cls: type) -> Any:
                 raise TypeError("expected a number")
             if f.type is str and not isinstance(raw, str):
                 raise TypeError("expected a string")
-            candidate = _converter.structure(raw, f.type)  # type: ignore[arg-type]
+            candidate = _converter.structure(raw, f.type)
             attrs.evolve(cls(), **{f.name: candidate})  # runs the field's validator
             kwargs[f.name] = candidate
         except (TypeError, ValueError, cattrs.errors.CattrsError) as exc:

@@ -145,9 +145,7 @@ async def test_settings_change_revalidates(workspace: Path, reference_schema: Pa
         diags = await wait_for_diagnostics(lsp, uri)
         assert codes(diags) == ["invalid-value"]
         lsp.set_configuration({"schema": str(reference_schema)}, section="mirrordLs")
-        lsp.workspace_did_change_configuration(
-            types.DidChangeConfigurationParams(settings=None)
-        )
+        lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         diags = await wait_for_diagnostics(lsp, uri, lambda d: len(d) == 2)
         assert codes(diags) == ["invalid-value", "unknown-field"]
 

@@ -135,7 +135,9 @@ def analyze(
     parsed = _READERS[fmt](rendered.text)
     for issue in parsed.issues:
         findings.append(
-            _map_finding(rendered, Finding("syntax", "error", issue.start, issue.end, issue.message))
+            _map_finding(
+                rendered, Finding("syntax", "error", issue.start, issue.end, issue.message)
+            )
         )
     if parsed.root is not None and schema is not None:
         if parsed.root.kind != "object":

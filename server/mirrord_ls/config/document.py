@@ -125,7 +125,7 @@ def node_at(root: Node | None, offset: int) -> tuple[Path, Node | None, Member |
     path: list[PathPart] = []
     node, member, on_key = root, None, False
     while True:
-        nxt = None
+        nxt: tuple[PathPart, Node, Member | None] | None = None
         if node.kind == "object":
             for m in node.members:
                 if m.key_start <= offset <= m.key_end:

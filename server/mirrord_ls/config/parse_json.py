@@ -160,9 +160,7 @@ class _Reader:
                 if c == "\n":
                     raise self.fail(pos, i, "Unterminated string: a line break ends it.")
                 if ord(c) < 0x20:
-                    raise self.fail(
-                        i, i + 1, "Control characters must be escaped inside strings."
-                    )
+                    raise self.fail(i, i + 1, "Control characters must be escaped inside strings.")
                 i += 1
             raise self.fail(pos, min(i, len(text)), "Unterminated string.")
         raw = m.group()

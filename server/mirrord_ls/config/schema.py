@@ -159,7 +159,7 @@ def builtin_schema() -> Schema:
 def _fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
             body = response.read(MAX_SCHEMA_BYTES + 1)
             if len(body) > MAX_SCHEMA_BYTES:
                 raise SchemaError(f"{url} is larger than {MAX_SCHEMA_BYTES} bytes.")

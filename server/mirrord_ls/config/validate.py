@@ -59,7 +59,9 @@ def describe_schema(schema: Schema, node: Any, depth: int = 0) -> str:
             for n in p.removeprefix("an object with fields ").split(", "):
                 if n != "..." and n not in names:
                     names.append(n)
-        merged = "an object with fields " + ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        merged = (
+            "an object with fields " + ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        )
         parts = [merged if p == objects[0] else p for p in parts if p not in objects[1:]]
     seen: list[str] = []
     for p in parts:
@@ -130,7 +132,9 @@ class _Converter:
         self.findings: list[Finding] = []
         self._seen: set[tuple[str, int, int]] = set()
 
-    def add(self, code: str, severity: str, start: int, end: int, message: str, **data: Any) -> None:
+    def add(
+        self, code: str, severity: str, start: int, end: int, message: str, **data: Any
+    ) -> None:
         key = (code, start, end)
         if key in self._seen:
             return
@@ -144,7 +148,7 @@ class _Converter:
         return found.node.start, found.node.end
 
     def key_span(self, path: Path) -> tuple[int, int]:
-        found, reached = deepest(self.root, path)
+        found, _ = deepest(self.root, path)
         if found is None:
             return self.root.start, self.root.start + 1
         if found.member is not None:

@@ -51,7 +51,7 @@ def _json_context(text: str, offset: int) -> CursorContext | None:
         top = frames[-1]
         if tok.startswith('"'):
             closed = bool(m.group(1)) and len(tok) > 1
-            if not closed or m.end() == offset and not closed:
+            if not closed or (m.end() == offset and not closed):
                 # An open string that runs to the cursor: this is the word being typed.
                 word = tok[1:]
                 kind: Kind = "key" if top["type"] == "object" and top["state"] == "key" else "value"
@@ -255,6 +255,8 @@ def complete(
     for value in _value_literals(schema, schema.at(ctx.path)):
         label = _literal(value, fmt, quoted=False)
         items.append(
-            Item(label, _literal(value, fmt, ctx.quoted), "value", dotted(ctx.path), None, ctx.start)
+            Item(
+                label, _literal(value, fmt, ctx.quoted), "value", dotted(ctx.path), None, ctx.start
+            )
         )
     return items

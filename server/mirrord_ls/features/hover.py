@@ -67,7 +67,7 @@ def hover_path(analysis: Analysis, source_offset: int) -> tuple[Path, bool] | No
     if analysis.root is None:
         return None
     offset = analysis.rendered_offset(source_offset)
-    path, node, member, on_key = node_at(analysis.root, offset)
+    path, node, _member, on_key = node_at(analysis.root, offset)
     if node is None or not path:
         return None
     return path, on_key
