@@ -112,10 +112,12 @@ export function renderStatus(input: StatusInput): StatusView {
   }
 
   if (status === undefined) {
+    // Running without a status: a server that does not (yet) report one.
+    const starting = server.kind === "starting";
     return {
       visible,
-      text: "$(sync~spin) mirrord",
-      tooltip: `mirrord-ls is starting…\n\n---\n\n${links(["output", "restart"])}`,
+      text: starting ? "$(sync~spin) mirrord" : "mirrord",
+      tooltip: `${starting ? "mirrord-ls is starting…" : "mirrord-ls is running; it has not reported on the cluster."}\n\n---\n\n${links(["recheck", "output", "restart"])}`,
       background: undefined,
       command: COMMANDS.showStatus,
     };

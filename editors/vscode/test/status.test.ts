@@ -94,6 +94,12 @@ describe("renderStatus", () => {
     assert.equal(view.text, "$(sync~spin) mirrord");
   });
 
+  it("stops spinning once running, even if the server never reports a status", () => {
+    const view = renderStatus(input({ status: undefined, configDocumentOpen: true }));
+    assert.equal(view.text, "mirrord");
+    assert.ok(view.tooltip.includes(`command:${COMMANDS.showOutput}`));
+  });
+
   it("says when the server is missing, and offers a restart", () => {
     const view = renderStatus(input({ server: { kind: "missing", reason: "not on PATH" }, configDocumentOpen: true }));
     assert.equal(view.text, "$(error) mirrord: no server");

@@ -1,0 +1,168 @@
+// End to end in a real VS Code (code-server) with the packaged extension and
+// the real mirrord-ls server (MIRRORD_LS_BIN). Run: `npm run test:e2e` after
+// `e2e/install-deps.sh`; editors/run-tests does both.
+//
+// Screenshots land in test-output/vscode/; on failure, also the logs.
+
+import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { before, describe, it } from "node:test";
+
+import { E2E_DIR, REFERENCE_SCHEMA, Session, buildAndPackage, makeWorkspace, missingPrerequisites } from "./harness.mjs";
+
+const missing = missingPrerequisites();
+if (missing.length > 0 && process.env.CI) {
+  throw new Error(`e2e prerequisites missing: ${missing.join("; ")}`);
+}
+const skip = missing.length > 0 ? `missing: ${missing.join("; ")}` : false;
+
+/** Runs `body(session)` in a fresh code-server; keeps artifacts when it throws. */
+async function withSession(options, body) {
+  const session = await Session.start(options);
+  try {
+    await body(session);
+  } catch (error) {
+    const dir = await session.fail(error);
+    throw new Error(`${error?.message ?? error}\n(artifacts: ${dir})`, { cause: error });
+  } finally {
+    await session.close();
+  }
+}
+
+let vsix;
+
+describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
+  before(async () => {
+    vsix = await buildAndPackage();
+  });
+
+  it("shows schema problems of a JSON config: Problems panel, squiggles, hover", { timeout: 240_000 }, async () => {
+    const workspace = makeWorkspace("schema", {
+      ".mirrord/mirrord.json": ["{", '  "operator": "yes",', '  "feature": {', '    "nework": {}', "  }", "}", ""].join("\n"),
+    });
+    // mirrord's published schema flags unknown fields; the built-in subset the
+    // server falls back to (no network here) only knows some fields' types.
+    const haveReference = existsSync(REFERENCE_SCHEMA);
+    const settings = haveReference ? { "mirrordLs.schema": REFERENCE_SCHEMA } : {};
+
+    await withSession({ name: "schema", workspace, vsix, trust: true, settings }, async (s) => {
+      await s.openFile(".mirrord/mirrord.json");
+      const expected = haveReference ? 2 : 1;
+      const problems = await s.waitForProblems((ps) => ps.length >= expected);
+      await s.screenshot("problems");
+
+      const operator = problems.find((p) => /operator/.test(p.message));
+      assert.ok(operator, `an operator problem in ${JSON.stringify(problems)}`);
+      assert.match(operator.message, /true or false/);
+      assert.equal(operator.line, 2);
+      assert.equal(operator.severity, "error");
+
+      if (haveReference) {
+        const unknown = problems.find((p) => /nework/.test(p.message));
+        assert.ok(unknown, `a "nework" problem in ${JSON.stringify(problems)}`);
+        assert.match(unknown.message, /network/);
+        assert.equal(unknown.line, 4);
+      }
+
+      const squiggles = await s.waitForSquiggles((sq) => sq.some((x) => x.line === 2));
+      assert.ok(squiggles.every((x) => x.severity === "error"), JSON.stringify(squiggles));
+      if (haveReference) assert.ok(squiggles.some((x) => x.line === 4), JSON.stringify(squiggles));
+
+      const hover = await s.hover("yes", 2);
+      await s.screenshot("hover");
+      assert.match(hover, /true or false/);
+
+      // A config is open, so the status item shows (the server reports no
+      // cluster status here: the workspace names no cluster).
+      const status = await s.waitForStatus((st) => !st.icons.includes("codicon-sync"));
+      assert.match(status.text, /^mirrord/);
+      assert.match(await s.statusTooltip(), /Show output/);
+    });
+  });
+
+  it("client side of the status protocol, against the stub server", {
+    timeout: 240_000,
+    skip: process.env.MIRRORD_LS_E2E_STUB === "1" ? false : "set MIRRORD_LS_E2E_STUB=1 (checks the extension alone, with e2e/fixtures/stub-server.py)",
+  }, async () => {
+    const workspace = makeWorkspace("stub", { ".mirrord/mirrord.json": '{\n  "operator": true\n}\n' });
+    const stub = join(E2E_DIR, "fixtures/stub-server.py");
+    await withSession({ name: "stub", workspace, vsix, trust: true, settings: { "mirrordLs.server.path": stub } }, async (s) => {
+      await s.openFile(".mirrord/mirrord.json");
+      const forbidden = await s.waitForStatus((st) => st.kind === "warning" && /kind-forbidden/.test(st.text));
+      assert.ok(forbidden.icons.includes("codicon-warning"), JSON.stringify(forbidden));
+      const tooltip = await s.statusTooltip("tooltip");
+      // What the client told the server: capability, trust, active document.
+      assert.match(tooltip, /capability=True trusted=True/);
+      assert.match(tooltip, /active=file:\/\/.*mirrord\.json/);
+      assert.match(tooltip, /Re-check.*Switch context.*Show output.*Restart server/s);
+      const problems = await s.waitForProblems((ps) => ps.length === 1);
+      assert.equal(problems[0].severity, "warning");
+      assert.equal(problems[0].line, 2);
+      await s.waitForSquiggles((sq) => sq.some((x) => x.severity === "warning" && x.line === 2));
+      await s.screenshot("forbidden");
+
+      await s.runCommand("mirrord-ls: Switch Kubernetes context of this config", { opensQuickPick: true });
+      await s.pickQuickItem("kind-allowed");
+      const allowed = await s.waitForStatus((st) => st.kind === "standard" && /kind-allowed/.test(st.text));
+      assert.ok(allowed.icons.includes("codicon-check"), JSON.stringify(allowed));
+      await s.waitForProblems((ps) => ps.length === 0);
+      await s.screenshot("allowed");
+    });
+  });
+
+  it("the cluster says: operator installed but RBAC forbids you; switching context fixes it", {
+    timeout: 300_000,
+    skip: process.env.MIRRORD_LS_E2E_CLUSTER === "1" ? false : "set MIRRORD_LS_E2E_CLUSTER=1 (needs the loopback cluster)",
+  }, async () => {
+    // The loopback cluster (server/mirrord_ls/loopback) serves two users:
+    // "forbidden" (RBAC denies the operator's resources) and "allowed".
+    // MIRRORD_LS_E2E_KUBECONFIG: a kubeconfig with contexts "forbidden" and
+    // "allowed" pointing at it, current-context "forbidden".
+    const kubeconfig = process.env.MIRRORD_LS_E2E_KUBECONFIG;
+    assert.ok(kubeconfig && existsSync(kubeconfig), "MIRRORD_LS_E2E_KUBECONFIG must name the loopback cluster's kubeconfig");
+    const workspace = makeWorkspace("cluster", {
+      ".mirrord/mirrord.json": ["{", `  "kubeconfig": ${JSON.stringify(kubeconfig)},`, '  "operator": true,', '  "target": "deployment/api"', "}", ""].join(
+        "\n",
+      ),
+    });
+
+    await withSession(
+      {
+        name: "cluster",
+        workspace,
+        vsix,
+        trust: true,
+        settings: { "mirrordLs.trustWorkspaceKubeconfigs": true, "mirrordLs.cluster.recheckSeconds": 0 },
+        env: { KUBECONFIG: kubeconfig },
+      },
+      async (s) => {
+        await s.openFile(".mirrord/mirrord.json");
+        const problems = await s.waitForProblems((ps) => ps.some((p) => p.severity === "warning" && /forbid|RBAC|not allowed/i.test(p.message)));
+        const forbidden = problems.find((p) => p.severity === "warning");
+        assert.equal(forbidden?.line, 3, "on the operator line");
+
+        const squiggles = await s.waitForSquiggles((sq) => sq.some((x) => x.severity === "warning" && x.line === 3));
+        assert.ok(squiggles.length > 0);
+
+        const hover = await s.hover('"operator"', 3);
+        assert.match(hover, /RBAC|forbid|permission/i);
+
+        const status = await s.waitForStatus((st) => st.kind === "warning" && !st.icons.includes("codicon-sync"));
+        assert.ok(status.icons.includes("codicon-warning"), JSON.stringify(status));
+        const tooltip = await s.statusTooltip("tooltip");
+        assert.match(tooltip, /Re-check/);
+        await s.screenshot("forbidden");
+
+        // Switch the kubeconfig's current context on disk: the server watches it.
+        const { readFileSync } = await import("node:fs");
+        const text = readFileSync(kubeconfig, "utf8").replace(/current-context:.*/, "current-context: allowed");
+        writeFileSync(kubeconfig, text);
+
+        await s.waitForProblems((ps) => !ps.some((p) => p.severity === "warning"));
+        await s.waitForStatus((st) => st.kind === "standard" && st.icons.includes("codicon-check"));
+        await s.screenshot("allowed");
+      },
+    );
+  });
+});
