@@ -79,6 +79,7 @@ def check_files(
     schema_location: str | None = None,
     cluster: bool = True,
     trust_workspace: bool = False,
+    timeout: float = 10.0,
 ) -> tuple[list[FileResult], str, list[str]]:
     schema, notes = pick_schema(schema_location)
     env = dict(os.environ)
@@ -114,13 +115,17 @@ def check_files(
             analyses.append((result, analysis, findings))
         result.json = [to_json(lines, f) for f in findings]
     if cluster and analyses:
-        from mirrord_ls.cluster.service import check_cluster_sync
+        from mirrord_ls.cluster.service import check_cluster_many
 
-        for result, analysis, findings in analyses:
-            extra = check_cluster_sync(
-                analysis, result.path, env=env, trusted=trust_workspace, workspace=Path.cwd()
-            )
-            findings.extend(extra)
+        extra = check_cluster_many(
+            [(analysis, result.path) for result, analysis, _ in analyses],
+            env=env,
+            trusted=trust_workspace,
+            workspace=Path.cwd(),
+            timeout=timeout,
+        )
+        for (result, analysis, findings), more in zip(analyses, extra, strict=True):
+            findings.extend(more)
             findings.sort(key=lambda f: (f.start, f.end))
             result.json = [to_json(analysis.lines, f) for f in findings]
     for result in results:

@@ -1,14 +1,443 @@
-"""Placeholder until the cluster verdicts land: no cluster findings yet."""
+"""What the cluster says about one config: resolution, credentials, the cached verdict, findings.
+
+`ClusterService.check` takes an analysed config and returns its cluster
+findings plus the facts hover and the status need. Verdicts are cached by
+cluster identity (server, trust, credentials, context), not by file, with
+single-flight: twenty configs on one context cost one check. The wording of
+each verdict lives here, next to the verdict it explains.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mirrord_ls.findings import Finding
+from mirrord_ls.cluster import credentials as creds_mod
+from mirrord_ls.cluster import kubeconfig as kc
+from mirrord_ls.cluster.api import ApiConnection
+from mirrord_ls.cluster.discovery import Verdict, decide
+from mirrord_ls.findings import Finding, Severity
+
+CLUSTER_SOURCE = "mirrord-ls (cluster)"
+RBAC_DOCS = "https://metalbear.com/mirrord/docs/managing-mirrord/roles/"
+POSITIVE_TTL = 300.0
+ERROR_TTL = 30.0
+TRANSIENT_TTL = (5.0, 60.0)  # first and longest backoff for passing failures
 
 
-def check_cluster_sync(
-    analysis: Any, path: Path, env: dict[str, str], trusted: bool, workspace: Path
-) -> list[Finding]:
-    return []
+@dataclass
+class ClusterFacts:
+    """What is known of the cluster a config points at (for hover and status)."""
+
+    kubeconfig_files: tuple[Path, ...] = ()
+    kubeconfig_origin: str | None = None
+    context: str | None = None
+    contexts: tuple[str, ...] = ()
+    server: str | None = None
+    user: str | None = None
+    namespace: str | None = None
+    operator_setting: bool | None = None
+    verdict: Verdict | None = None
+    identity: kc.ClusterIdentity | None = None
+    watched: tuple[Path, ...] = ()
+    """Files whose change may change these facts."""
+
+
+@dataclass
+class ClusterResult:
+    findings: list[Finding] = field(default_factory=list)
+    facts: ClusterFacts = field(default_factory=ClusterFacts)
+
+
+@dataclass
+class _Entry:
+    verdict: Verdict
+    expires: float
+    failures: int = 0
+
+
+def _severity(setting: bool | None, unset: Severity) -> Severity:
+    return "error" if setting is True else unset
+
+
+def _anchor(analysis: Any, *paths: tuple[str, ...]) -> tuple[int, int]:
+    for path in paths:
+        spanned = analysis.field(path)
+        if spanned is not None:
+            return spanned.start, spanned.end
+    first_line_end = analysis.text.find("\n")
+    end = len(analysis.text) if first_line_end == -1 else first_line_end
+    return 0, max(end, 0)
+
+
+class ClusterService:
+    """Cluster checks with a verdict cache; one per server process (or `check` run)."""
+
+    def __init__(self, *, timeout: float = 10.0, home: Path | None = None) -> None:
+        self.timeout = timeout
+        self.home = home
+        self._cache: dict[kc.ClusterIdentity, _Entry] = {}
+        self._inflight: dict[kc.ClusterIdentity, asyncio.Future[Verdict]] = {}
+        self._connections: dict[kc.ClusterIdentity, ApiConnection] = {}
+        self._exec_cache = creds_mod.ExecCredentialCache()
+        self._merged: dict[tuple[Any, ...], kc.MergedKubeconfig] = {}
+        self.checks_run = 0
+        """How many discoveries actually went to a cluster (tests and benchmarks read it)."""
+
+    # -- cache ---------------------------------------------------------------
+    def invalidate(self, identities: Iterable[kc.ClusterIdentity] | None = None) -> None:
+        if identities is None:
+            self._cache.clear()
+            self._merged.clear()
+            self._exec_cache.invalidate()
+            return
+        for identity in identities:
+            self._cache.pop(identity, None)
+
+    def cached(self, identity: kc.ClusterIdentity) -> Verdict | None:
+        entry = self._cache.get(identity)
+        if entry is None or entry.expires < time.monotonic():
+            return None
+        return entry.verdict
+
+    def close(self) -> None:
+        for conn in self._connections.values():
+            conn.close()
+        self._connections.clear()
+
+    def _store(self, identity: kc.ClusterIdentity, verdict: Verdict) -> None:
+        previous = self._cache.get(identity)
+        failures = 0
+        if verdict.transient:
+            failures = (previous.failures + 1) if previous and previous.verdict.transient else 1
+            ttl = min(TRANSIENT_TTL[1], TRANSIENT_TTL[0] * 2 ** (failures - 1))
+        elif verdict.kind in ("installed", "forbidden", "not-installed"):
+            ttl = POSITIVE_TTL
+        else:
+            ttl = ERROR_TTL
+        self._cache[identity] = _Entry(verdict, time.monotonic() + ttl, failures)
+
+    def _load_merged(self, source: kc.KubeconfigSource) -> kc.MergedKubeconfig:
+        stamp: list[Any] = [source.origin, source.paths]
+        for path in source.paths:
+            try:
+                st = path.stat()
+                stamp.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            except OSError:
+                stamp.append(None)
+        key = tuple(stamp)
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = kc.load_merged(source)
+            if len(self._merged) > 64:
+                self._merged.clear()
+            self._merged[key] = merged
+        return merged
+
+    # -- the check ---------------------------------------------------------
+    async def check(
+        self,
+        analysis: Any,
+        *,
+        config_path: Path | None,
+        workspace_folder: Path | None,
+        workspace_folders: tuple[Path, ...] = (),
+        env: dict[str, str] | None = None,
+        trusted: bool = False,
+        force: bool = False,
+    ) -> ClusterResult:
+        """The cluster findings for one analysed config; never raises for cluster trouble."""
+        env = dict(os.environ) if env is None else env
+        result = ClusterResult()
+        facts = result.facts
+        if analysis.root is None or analysis.root.kind != "object":
+            return result
+        home = self.home or Path(env.get("HOME") or Path.home())
+
+        def add(code: str, severity: Severity, span: tuple[int, int], message: str) -> None:
+            result.findings.append(
+                Finding(code, severity, span[0], span[1], message, source=CLUSTER_SOURCE)
+            )
+
+        operator_value = analysis.value(("operator",))
+        setting = kc.operator_enabled(
+            env, operator_value if isinstance(operator_value, bool) else None
+        )
+        if isinstance(setting, kc.InvalidEnvValue):
+            add("invalid-value", "error", _anchor(analysis, ("operator",)), setting.message)
+            return result
+        facts.operator_setting = setting.value
+
+        kube_value = analysis.value(("kubeconfig",))
+        source = kc.kubeconfig_paths(
+            kube_value if isinstance(kube_value, str) else None,
+            workspace_folder or (config_path.parent if config_path else None),
+            env,
+            home,
+            cwd=workspace_folder,
+        )
+        facts.kubeconfig_files = source.paths
+        facts.kubeconfig_origin = source.origin.value
+        merged = await asyncio.to_thread(self._load_merged, source)
+        facts.watched = merged.watched_files()
+        facts.contexts = tuple(sorted(merged.contexts))
+        kube_anchor = (
+            _anchor(analysis, ("kubeconfig",), ("operator",))
+            if source.origin is kc.KubeconfigOrigin.CONFIG_FIELD
+            else _anchor(analysis, ("operator",), ("kube_context",))
+        )
+        if merged.errors:
+            not_found = [e for e in merged.errors if e.kind is kc.KubeconfigErrorKind.NOT_FOUND]
+            code = "kubeconfig-not-found" if not_found else "kubeconfig-invalid"
+            how = {
+                kc.KubeconfigOrigin.MIRRORD_ENV: "named by MIRRORD_KUBECONFIG",
+                kc.KubeconfigOrigin.CONFIG_FIELD: "named by the kubeconfig field",
+                kc.KubeconfigOrigin.KUBECONFIG_ENV: "from KUBECONFIG",
+                kc.KubeconfigOrigin.DEFAULT: "the default",
+            }[source.origin]
+            detail = "; ".join(str(e) for e in merged.errors[:3])
+            if not_found:
+                message = f"The kubeconfig {how} does not exist: {detail}"
+            else:
+                message = f"The kubeconfig {how} cannot be used: {detail}"
+            add(code, "error" if setting.value is not False else "warning", kube_anchor, message)
+            return result
+        if not merged.files:
+            add(
+                "kubeconfig-not-found",
+                "error" if setting.value is True else "warning",
+                kube_anchor,
+                "No kubeconfig was found ("
+                + ", ".join(str(p) for p in source.paths)
+                + "): mirrord cannot reach a cluster.",
+            )
+            return result
+
+        context_value = analysis.value(("kube_context",))
+        choice = kc.effective_context(
+            env, context_value if isinstance(context_value, str) else None
+        )
+        resolved = kc.resolve(merged, choice.name)
+        if isinstance(resolved, kc.ResolveError):
+            if isinstance(resolved, kc.ContextNotFound):
+                span = (
+                    _anchor(analysis, ("kube_context",))
+                    if choice.origin is kc.ContextOrigin.CONFIG_FIELD
+                    else kube_anchor
+                )
+                where = (
+                    " (from MIRRORD_KUBE_CONTEXT)"
+                    if choice.origin is kc.ContextOrigin.MIRRORD_ENV
+                    else ""
+                )
+                available = ", ".join(resolved.available) or "none"
+                add(
+                    "context-not-found",
+                    "error",
+                    span,
+                    f'Context "{resolved.context}"{where} is not in the kubeconfig'
+                    f" ({', '.join(str(p) for p in merged.files)}). Contexts: {available}.",
+                )
+            else:
+                add("kubeconfig-invalid", "error", kube_anchor, f"{resolved.message}.")
+            return result
+        facts.context = resolved.context_name
+        facts.server = resolved.server
+        facts.namespace = resolved.namespace
+        facts.user = resolved.user_name
+        facts.identity = resolved.identity
+        if setting.value is False:
+            return result  # operator: false: mirrord never asks the operator, nor do we
+
+        verdict_anchor = _anchor(analysis, ("operator",), ("kube_context",), ("kubeconfig",))
+        trust = creds_mod.TrustPolicy.for_workspace(
+            [p for p in workspace_folders], source, trusted=trusted
+        )
+        try:
+            verdict = await self._verdict(resolved, setting.value, trust, env, force=force)
+        except creds_mod.UntrustedCredentialPlugin as exc:
+            add(
+                "untrusted-credential-plugin",
+                "warning" if setting.value is None else "error",
+                verdict_anchor,
+                f"{exc} mirrord-ls did not run it, so the operator was not checked. Trust this"
+                " workspace (VS Code: Manage Workspace Trust; or set"
+                " mirrordLs.trustWorkspaceKubeconfigs; `check --trust-workspace`) to let it run.",
+            )
+            return result
+        except creds_mod.CredentialError as exc:
+            add(
+                "cluster-auth-failed",
+                _severity(setting.value, "warning"),
+                verdict_anchor,
+                f"No credentials for context {resolved.context_name}: {exc}",
+            )
+            return result
+        facts.verdict = verdict
+        finding = verdict_finding(verdict, setting.value, resolved, verdict_anchor)
+        if finding is not None:
+            result.findings.append(finding)
+        return result
+
+    async def _verdict(
+        self,
+        resolved: kc.ResolvedCluster,
+        setting: bool | None,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+        *,
+        force: bool,
+    ) -> Verdict:
+        identity = resolved.identity
+        if not force:
+            hit = self.cached(identity)
+            if hit is not None:
+                return hit
+        pending = self._inflight.get(identity)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        self._inflight[identity] = future
+        try:
+            credentials = await creds_mod.get_credentials(
+                resolved, trust=trust, cache=self._exec_cache, base_env=env
+            )
+            conn = self._connections.get(identity)
+            if conn is None:
+                insecure = resolved.insecure_skip_tls_verify
+                raw = env.get(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES)
+                if raw is not None:
+                    parsed = kc.parse_env_bool(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES, raw)
+                    insecure = parsed if isinstance(parsed, bool) else insecure
+                conn = ApiConnection(resolved, credentials, accept_invalid_certificates=insecure)
+                self._connections[identity] = conn
+            self.checks_run += 1
+            verdict = await decide(
+                conn.request,
+                setting,
+                timeout=self.timeout,
+                has_credentials=conn.has_credentials,
+            )
+            if verdict.kind == "auth-failed":
+                self._exec_cache.invalidate()  # maybe expired exec credentials: fetch anew
+            self._store(identity, verdict)
+            future.set_result(verdict)
+            return verdict
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc)
+                with contextlib.suppress(BaseException):
+                    future.exception()  # mark retrieved: the caller gets the raise
+            raise
+        finally:
+            self._inflight.pop(identity, None)
+
+
+def verdict_finding(
+    verdict: Verdict,
+    setting: bool | None,
+    resolved: kc.ResolvedCluster,
+    span: tuple[int, int],
+) -> Finding | None:
+    """The diagnostic for a verdict, worded by what mirrord will do with this setting."""
+    where = f'context "{resolved.context_name}" ({resolved.server})'
+    data = {
+        "context": resolved.context_name,
+        "server": resolved.server,
+        "checkedAt": verdict.checked_at.isoformat(timespec="seconds"),
+        "verdict": verdict.kind,
+    }
+    kind = verdict.kind
+    if kind in ("installed", "disabled"):
+        return None
+    if kind == "forbidden":
+        user = verdict.user or resolved.user_name
+        missing = (
+            f" The missing permission: `{verdict.missing}`."
+            if verdict.missing
+            else ""
+        )
+        message = (
+            f'The mirrord operator is installed in {where}, but RBAC forbids user "{user}"'
+            f" to use it.{missing} mirrord will stop at start-up with a 403 error."
+            " Fix: a cluster admin binds ClusterRole `mirrord-operator-user` to you"
+            f" (see {RBAC_DOCS})."
+        )
+        code, severity = "operator-forbidden", _severity(setting, "warning")
+        data["user"] = user
+    elif kind == "not-installed":
+        if setting is True:
+            message = (
+                f"The mirrord operator is not installed in {where}, but operator is true:"
+                " mirrord will refuse to start. Install the operator or set operator to false."
+            )
+        else:
+            message = (
+                f"The mirrord operator is not installed in {where}:"
+                " mirrord will run without the operator."
+            )
+        code, severity = "operator-not-installed", _severity(setting, "information")
+    elif kind == "check-failed":
+        then = (
+            "mirrord will fail, since operator is true."
+            if setting is True
+            else "mirrord would quietly run without the operator."
+        )
+        detail = verdict.detail.rstrip(".")
+        message = f"Cannot tell whether the operator is usable in {where}: {detail}. {then}"
+        code, severity = "operator-check-failed", _severity(setting, "warning")
+    elif kind == "unreachable":
+        message = f"The cluster of {where} cannot be reached: {verdict.detail}."
+        code, severity = "cluster-unreachable", _severity(setting, "warning")
+    elif kind == "tls-error":
+        message = (
+            f"TLS to the cluster of {where} failed: {verdict.detail}. Check the kubeconfig's"
+            " certificate-authority, or accept_invalid_certificates for test clusters."
+        )
+        code, severity = "cluster-tls-error", _severity(setting, "warning")
+    else:
+        message = (
+            f"The cluster of {where} did not accept the credentials of user"
+            f' "{resolved.user_name}": {verdict.detail}.'
+        )
+        code, severity = "cluster-auth-failed", _severity(setting, "warning")
+    return Finding(code, severity, span[0], span[1], message, source=CLUSTER_SOURCE, data=data)
+
+
+def check_cluster_many(
+    items: list[tuple[Any, Path]],
+    *,
+    env: dict[str, str],
+    trusted: bool,
+    workspace: Path,
+    timeout: float = 10.0,
+) -> list[list[Finding]]:
+    """For `check`: every config's cluster findings, sharing one cache (one check per identity)."""
+
+    async def run() -> list[list[Finding]]:
+        service = ClusterService(timeout=timeout)
+        try:
+            results = await asyncio.gather(
+                *(
+                    service.check(
+                        analysis,
+                        config_path=path,
+                        workspace_folder=workspace,
+                        workspace_folders=(workspace,),
+                        env=env,
+                        trusted=trusted,
+                    )
+                    for analysis, path in items
+                )
+            )
+            return [r.findings for r in results]
+        finally:
+            service.close()
+
+    return asyncio.run(run())
