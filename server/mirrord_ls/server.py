@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from mirrord_ls.config.schema import Schema
 from mirrord_ls.features import completion as completion_mod
 from mirrord_ls.features import hover as hover_mod
 from mirrord_ls.features.diagnostics import to_diagnostic
+from mirrord_ls.features.status import build_status
 from mirrord_ls.findings import Finding
 from mirrord_ls.settings import Settings, parse_settings
 
@@ -59,6 +61,14 @@ class DocState:
     """Findings from the file itself (syntax, template, schema)."""
     result_id: int = 0
     """Bumped on every new set of diagnostics, for pull clients."""
+    cluster_findings: list[Finding] = field(default_factory=list)
+    """Findings from the cluster (verdicts, kubeconfig and context problems)."""
+    cluster_key: tuple[Any, ...] | None = None
+    """The config values the cluster findings were computed from."""
+    facts: Any = None
+    """ClusterFacts of the last cluster check (hover, status)."""
+    cluster_task: asyncio.Task[None] | None = None
+    opened_at: float = 0.0
 
 
 def git_branch_for(path: str | None) -> str | None:
@@ -81,6 +91,16 @@ def git_branch_for(path: str | None) -> str | None:
     return None
 
 
+def cluster_inputs(analysis: Analysis) -> tuple[Any, ...]:
+    """The config values a cluster verdict depends on (edits elsewhere keep the verdict)."""
+    return (
+        analysis.value(("operator",)),
+        analysis.value(("kube_context",)),
+        analysis.value(("kubeconfig",)),
+        analysis.value(("accept_invalid_certificates",)),
+    )
+
+
 class MirrordLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("mirrord-ls", __version__)
@@ -98,6 +118,13 @@ class MirrordLanguageServer(LanguageServer):
         """Set once the first settings (and so the schema) are loaded: checks wait for it,
         so a document opened at start-up is never judged against the wrong schema."""
         self._debounce: dict[str, asyncio.Task[None]] = {}
+        self.cluster: Any = None
+        """The ClusterService (created on first use, so start-up stays light)."""
+        self.active_uri: str | None = None
+        """The document the status is about (the client's active editor, else the last opened)."""
+        self.busy = 0
+        self._last_status: dict[str, Any] | None = None
+        self._shown_messages: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- task helper -------------------------------------------------------
@@ -235,7 +262,89 @@ class MirrordLanguageServer(LanguageServer):
         state.analysis = analysis
         state.config_findings = findings
         state.version = version
-        self.publish(state, version)
+        if not self.settings.cluster.enabled:
+            state.cluster_findings, state.facts, state.cluster_key = [], None, None
+            self.publish(state, version)
+            self.send_status()
+            return
+        key = cluster_inputs(analysis)
+        if key != state.cluster_key:
+            # Another cluster (or another setting): the old verdict says nothing about it.
+            state.cluster_findings, state.facts = [], None
+        else:
+            # Same cluster, moved text: the previous spans may be off; they come back shortly.
+            state.cluster_findings = []
+        state.cluster_key = key
+        task = self.start_cluster_check(state, version)
+        try:
+            # A cached verdict answers at once: publish everything together.
+            await asyncio.wait_for(asyncio.shield(task), 0.05)
+        except TimeoutError:
+            self.publish(state, version)  # the file's own findings now, the cluster's later
+            self.send_status()
+
+    def start_cluster_check(
+        self, state: DocState, version: int | None, force: bool = False
+    ) -> asyncio.Task[None]:
+        if state.cluster_task is not None and not state.cluster_task.done():
+            state.cluster_task.cancel()
+        task = self.run_task(self._cluster_check(state, version, force), f"cluster:{state.uri}")
+        state.cluster_task = task
+        return task
+
+    def cluster_service(self) -> Any:
+        if self.cluster is None:
+            from mirrord_ls.cluster.service import ClusterService
+
+            self.cluster = ClusterService(timeout=self.settings.cluster.timeoutSeconds)
+        self.cluster.timeout = self.settings.cluster.timeoutSeconds
+        return self.cluster
+
+    def folder_of(self, path: str | None) -> Path | None:
+        if not path:
+            return None
+        best: Path | None = None
+        for folder in self.workspace.folders.values():
+            root = Path(to_fs_path(folder.uri) or "")
+            if Path(path).is_relative_to(root) and (
+                best is None or len(str(root)) > len(str(best))
+            ):
+                best = root
+        return best
+
+    def trusted(self) -> bool:
+        return (
+            bool(self.init_options.get("workspaceTrusted"))
+            or self.settings.trustWorkspaceKubeconfigs
+        )
+
+    async def _cluster_check(self, state: DocState, version: int | None, force: bool) -> None:
+        analysis = state.analysis
+        if analysis is None:
+            return
+        path = to_fs_path(state.uri)
+        folders = tuple(Path(to_fs_path(f.uri) or "") for f in self.workspace.folders.values())
+        folder = self.folder_of(path) or (Path(path).parent if path else None)
+        self.busy += 1
+        self.send_status()
+        try:
+            result = await self.cluster_service().check(
+                analysis,
+                config_path=Path(path) if path else None,
+                workspace_folder=folder,
+                workspace_folders=folders,
+                trusted=self.trusted(),
+                force=force,
+            )
+        finally:
+            self.busy -= 1
+        if self.docs.get(state.uri) is not state or state.analysis is not analysis:
+            self.send_status()
+            return  # the config changed while the cluster answered: this verdict is stale
+        state.cluster_findings = result.findings
+        state.facts = result.facts
+        self.publish(state, state.version)
+        self.send_status()
 
     def diagnostics_for(self, state: DocState) -> list[types.Diagnostic]:
         if state.analysis is not None:
@@ -244,7 +353,7 @@ class MirrordLanguageServer(LanguageServer):
             from mirrord_ls.config.document import LineIndex
 
             lines = LineIndex(self.workspace.get_text_document(state.uri).source)
-        return [to_diagnostic(lines, f) for f in state.config_findings]
+        return [to_diagnostic(lines, f) for f in (*state.config_findings, *state.cluster_findings)]
 
     def publish(self, state: DocState, version: int | None) -> None:
         state.result_id += 1
@@ -257,6 +366,43 @@ class MirrordLanguageServer(LanguageServer):
                 uri=state.uri, version=version, diagnostics=self.diagnostics_for(state)
             )
         )
+
+    # -- status ----------------------------------------------------------------
+    def status_supported(self) -> bool:
+        experimental = self.client_capabilities.experimental
+        return isinstance(experimental, dict) and bool(experimental.get("mirrordStatus"))
+
+    def current_status(self) -> dict[str, Any]:
+        uri = self.active_uri if self.active_uri in self.docs else None
+        if uri is None and self.docs:
+            uri = max(self.docs.values(), key=lambda d: d.opened_at).uri
+        state = self.docs.get(uri) if uri else None
+        return build_status(
+            uri=uri,
+            findings=[*state.config_findings, *state.cluster_findings] if state else [],
+            facts=state.facts if state else None,
+            busy=self.busy > 0,
+            config_count=len(self.docs),
+        )
+
+    def send_status(self) -> None:
+        status = self.current_status()
+        if status == self._last_status:
+            return  # only when something changed
+        self._last_status = status
+        if self.status_supported():
+            self.protocol.notify("mirrord/status", status)
+            return
+        # Clients without the status extension hear about cluster errors once each.
+        state = self.docs.get(status["document"]) if status["document"] else None
+        for finding in state.cluster_findings if state else []:
+            if finding.severity == "error" and finding.message not in self._shown_messages:
+                self._shown_messages.add(finding.message)
+                self.window_show_message(
+                    types.ShowMessageParams(
+                        type=types.MessageType.Error, message=f"mirrord-ls: {finding.message}"
+                    )
+                )
 
     def schedule(self, uri: str, delay: float) -> None:
         """Debounce: cancel the pending check of `uri` and start a new one."""
@@ -305,7 +451,9 @@ async def on_configuration(
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 async def on_open(ls: MirrordLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
     doc = params.text_document
-    ls.docs[doc.uri] = DocState(doc.uri, doc.version, ls.format_for(doc.uri, doc.language_id))
+    state = DocState(doc.uri, doc.version, ls.format_for(doc.uri, doc.language_id))
+    state.opened_at = time.monotonic()
+    ls.docs[doc.uri] = state
     ls.schedule(doc.uri, 0)
 
 
@@ -324,10 +472,13 @@ def on_save(ls: MirrordLanguageServer, params: types.DidSaveTextDocumentParams) 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def on_close(ls: MirrordLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
-    ls.docs.pop(uri, None)
+    state = ls.docs.pop(uri, None)
+    if state is not None and state.cluster_task is not None:
+        state.cluster_task.cancel()
     pending = ls._debounce.pop(uri, None)
     if pending is not None:
         pending.cancel()
+    ls.send_status()
     if not ls.pull_mode:
         ls.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, version=None, diagnostics=[])
@@ -374,7 +525,13 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
     found = hover_mod.config_hover(analysis, offset)
     if found is None:
         return None
-    markdown, _path = found
+    markdown, path = found
+    if state.facts is not None:
+        from mirrord_ls.features.cluster_hover import cluster_hover
+
+        extra = cluster_hover(path, state.facts)
+        if extra:
+            markdown = f"{extra}\n\n---\n\n{markdown}"
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))
 
 
@@ -423,3 +580,32 @@ async def on_completion(
             )
         )
     return types.CompletionList(is_incomplete=False, items=out)
+
+
+@server.feature("mirrord/activeDocument")
+def on_active_document(ls: MirrordLanguageServer, params: Any) -> None:
+    uri = getattr(params, "uri", None)
+    if uri is None and isinstance(params, dict):
+        uri = params.get("uri")
+    ls.active_uri = uri if isinstance(uri, str) else None
+    ls.send_status()
+
+
+@server.command("mirrord-ls.recheck")
+async def cmd_recheck(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
+    """Force a fresh cluster check of one config (args: {uri}) or of all open ones."""
+    uri = None
+    if args and isinstance(args[0], dict):
+        uri = args[0].get("uri")
+    elif args and hasattr(args[0], "uri"):
+        uri = args[0].uri
+    targets = [ls.docs[uri]] if uri in ls.docs else list(ls.docs.values())
+    tasks = [ls.start_cluster_check(state, state.version, force=True) for state in targets]
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return ls.current_status()
+
+
+@server.command("mirrord-ls.showStatus")
+def cmd_show_status(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
+    return ls.current_status()

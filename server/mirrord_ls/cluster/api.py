@@ -116,7 +116,7 @@ def _classify(exc: BaseException) -> TransportError:
         if isinstance(e, ue.ConnectTimeoutError):
             return TransportError("timeout", "connecting timed out")
         if isinstance(e, ue.ReadTimeoutError | TimeoutError | socket.timeout):
-            return TransportError("timeout", "the server accepted the connection but never answered")
+            return TransportError("timeout", "the server took the connection but never answered")
         if isinstance(e, ue.ProtocolError | ConnectionResetError | ue.IncompleteRead):
             return TransportError("reset", "the connection broke while the server was answering")
     for e in chain:
@@ -205,9 +205,7 @@ class ApiConnection:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def _request_sync(
-        self, method: str, path: str, body: Any, timeout: float
-    ) -> Response:
+    def _request_sync(self, method: str, path: str, body: Any, timeout: float) -> Response:
         headers = dict(self._headers)
         payload = None
         if body is not None:

@@ -121,7 +121,8 @@ def _operator_info(doc: Any) -> OperatorInfo | None:
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         return None
-    lic = spec.get("license") if isinstance(spec.get("license"), dict) else {}
+    raw_license = spec.get("license")
+    lic: dict[str, Any] = raw_license if isinstance(raw_license, dict) else {}
 
     def text(value: Any) -> str | None:
         return value if isinstance(value, str) and value else None
@@ -216,7 +217,10 @@ async def decide(
                 transient=True,
             )
         return Verdict(
-            "installed", "the operator is installed and you may use it.", first.status, info,
+            "installed",
+            "the operator is installed and you may use it.",
+            first.status,
+            info,
             requests=counter[0],
         )
     if first.status == 401:
@@ -242,7 +246,7 @@ async def decide(
     if listed:
         if first.status == 403:
             user = _user_from_status(first)
-            missing = f"get mirrordoperators.{GROUP}"
+            missing: str | None = f"get mirrordoperators.{GROUP}"
             try:
                 review = await _get_with_retries(
                     request,

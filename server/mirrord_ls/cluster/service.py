@@ -358,11 +358,7 @@ def verdict_finding(
         return None
     if kind == "forbidden":
         user = verdict.user or resolved.user_name
-        missing = (
-            f" The missing permission: `{verdict.missing}`."
-            if verdict.missing
-            else ""
-        )
+        missing = f" The missing permission: `{verdict.missing}`." if verdict.missing else ""
         message = (
             f'The mirrord operator is installed in {where}, but RBAC forbids user "{user}"'
             f" to use it.{missing} mirrord will stop at start-up with a 403 error."

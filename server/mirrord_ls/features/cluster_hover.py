@@ -1,0 +1,49 @@
+"""Hover text from cluster facts: the operator verdict, the context's server and user.
+
+No token, key or certificate is ever part of these facts, so none can show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mirrord_ls.features.status import SHORT
+
+
+def cluster_hover(path: tuple[Any, ...], facts: Any) -> str | None:
+    key = path[0] if path else None
+    if key == "operator":
+        verdict = facts.verdict
+        if verdict is None:
+            if facts.operator_setting is False:
+                return "**Operator:** off (`operator: false`): mirrord runs in open-source mode."
+            return None
+        lines = [f"**Operator: {SHORT.get(verdict.kind, verdict.kind)}** — {verdict.detail}"]
+        info = verdict.operator
+        if info is not None:
+            if info.version:
+                lines.append(f"- version: {info.version}")
+            if info.license_name or info.license_organization:
+                holder = info.license_organization or info.license_name
+                lines.append(
+                    f"- licence: {holder}"
+                    + (f", expires {info.license_expires}" if info.license_expires else "")
+                )
+            if info.default_namespace:
+                lines.append(f"- default namespace: {info.default_namespace}")
+        if verdict.missing:
+            lines.append(f"- missing permission: `{verdict.missing}`")
+        lines.append(
+            f"- context `{facts.context}` ({facts.server}), checked"
+            f" {verdict.checked_at.isoformat(timespec='seconds')}, {verdict.requests} request(s)"
+        )
+        return "\n".join(lines)
+    if key == "kube_context" and facts.context:
+        return (
+            f"**Context `{facts.context}`**\n\n- server: {facts.server}\n- user: {facts.user}\n"
+            f"- namespace: {facts.namespace}"
+        )
+    if key == "kubeconfig":
+        files = "\n".join(f"- `{p}`" for p in facts.kubeconfig_files)
+        return f"**Kubeconfig** (from {facts.kubeconfig_origin}):\n\n{files}"
+    return None
