@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from mirrord_ls.loopback.scenarios import DemoClusters, start_demo_clusters
 
 _ISOLATED = Path(tempfile.mkdtemp(prefix="mirrord-ls-tests-"))
 (_ISOLATED / "home").mkdir(exist_ok=True)
@@ -38,3 +41,11 @@ def reference_schema() -> Path:
     if not REFERENCE_SCHEMA.exists():
         pytest.skip("../shared/reference/mirrord-schema.json is not present")
     return REFERENCE_SCHEMA
+
+
+@pytest.fixture
+def clusters(tmp_path: Path) -> Iterator[DemoClusters]:
+    """Loopback API servers, one kube context per scenario of the decision table."""
+    (tmp_path / "kube").mkdir()
+    with start_demo_clusters(tmp_path / "kube" / "config", tls_failures=True) as demo:
+        yield demo

@@ -20,7 +20,6 @@ CODES: dict[str, str] = {
     "invalid-value": "A value of the wrong type, outside the allowed values, or malformed.",
     "missing-field": "A field the schema requires is absent.",
     "deprecated": "A field mirrord still reads but has deprecated.",
-    "schema-unavailable": "The configured schema could not be loaded; another one is used.",
     "kubeconfig-not-found": "The kubeconfig mirrord would use does not exist.",
     "kubeconfig-invalid": "The kubeconfig cannot be read or is malformed.",
     "context-not-found": "The kube context named does not exist in the kubeconfig.",
