@@ -65,9 +65,10 @@ describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
         assert.equal(unknown.line, 4);
       }
 
-      const squiggles = await s.waitForSquiggles((sq) => sq.some((x) => x.line === 2));
-      assert.ok(squiggles.every((x) => x.severity === "error"), JSON.stringify(squiggles));
-      if (haveReference) assert.ok(squiggles.some((x) => x.line === 4), JSON.stringify(squiggles));
+      // (The server may add cluster findings, e.g. "no kubeconfig": this
+      // test's HOME is empty. Only the schema errors are asserted.)
+      const errorOn = (sq, line) => sq.some((x) => x.severity === "error" && x.line === line);
+      await s.waitForSquiggles((sq) => errorOn(sq, 2) && (!haveReference || errorOn(sq, 4)));
 
       const hover = await s.hover("yes", 2);
       await s.screenshot("hover");
