@@ -101,7 +101,9 @@ async def test_edits_of_unrelated_fields_send_no_request(
         before = server.log.count()
         for version in range(2, 6):
             change_document(
-                lsp, uri, f'{{"kube_context": "healthy", "target": "deployment/web{version}"}}',
+                lsp,
+                uri,
+                f'{{"kube_context": "healthy", "target": "deployment/web{version}"}}',
                 version,
             )
         # A recheck of all documents waits for every cluster check to finish.
