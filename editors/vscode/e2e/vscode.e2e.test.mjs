@@ -82,6 +82,23 @@ describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
     });
   });
 
+  it("a server that keeps crashing: one error message with Restart, no restart loop", { timeout: 120_000 }, async () => {
+    const workspace = makeWorkspace("crash", { ".mirrord/mirrord.json": "{}\n" });
+    const crashing = join(E2E_DIR, "fixtures/crashing-server.sh");
+    await withSession({ name: "crash", workspace, vsix, trust: true, settings: { "mirrordLs.server.path": crashing } }, async (s) => {
+      await s.openFile(".mirrord/mirrord.json");
+      const status = await s.waitForStatus((st) => st.kind === "error");
+      assert.match(status.text, /server stopped/);
+      const toasts = s.page.locator(".notifications-toasts .notification-toast");
+      await toasts.first().waitFor();
+      const texts = await toasts.allInnerTexts();
+      await s.screenshot("stopped");
+      assert.equal(texts.length, 1, JSON.stringify(texts));
+      assert.match(texts[0], /mirrord-ls server .* could not be started/);
+      assert.match(texts[0], /Restart/);
+    });
+  });
+
   it("client side of the status protocol, against the stub server", {
     timeout: 240_000,
     skip: process.env.MIRRORD_LS_E2E_STUB === "1" ? false : "set MIRRORD_LS_E2E_STUB=1 (checks the extension alone, with e2e/fixtures/stub-server.py)",

@@ -63,11 +63,20 @@ class MirrordStatusFeature implements StaticFeature {
   clear(): void {}
 }
 
-/** The client, minus its own notification when the server cannot be started: `ServerManager` says it once, with advice. */
+/**
+ * The client, minus its own notifications when the server cannot be
+ * (re)started: those go to `onStartFailure`, so `ServerManager` says it
+ * once, with advice, instead of one toast per attempt.
+ */
 class MirrordLanguageClient extends LanguageClient {
+  onStartFailure: ((message: string) => void) | undefined;
+
   override error(message: string, data?: unknown, showNotification: boolean | "force" = true): void {
-    const startFailure = message.includes("couldn't create connection to server");
+    const startFailure = message.includes("couldn't create connection to server") || message.startsWith("Restarting server failed");
     super.error(message, data, startFailure ? false : showNotification);
+    if (startFailure) {
+      this.onStartFailure?.(data instanceof Error ? data.message : message);
+    }
   }
 }
 
@@ -252,6 +261,11 @@ export class ServerManager implements vscode.Disposable {
         this.setState({ kind: "starting" });
       }
     });
+    client.onStartFailure = (detail) => {
+      if (generation === this.generation && this.state.kind !== "starting") {
+        this.fail({ kind: "stopped", reason: `The mirrord-ls server (${found.command}) could not be restarted: ${detail}` });
+      }
+    };
     this.client = client;
     this.setState({ kind: "starting" });
 
