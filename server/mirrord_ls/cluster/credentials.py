@@ -214,11 +214,13 @@ _JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*
 _BEARER_RE = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
 _KEY_VALUE_RE = re.compile(
     r"""(?ix)
-    (["']?
+    (?P<key>["']?
      [\w.-]*?(?:token|passw(?:or)?d|pwd|secret|api[_-]?key|access[_-]?key|credential|
               authorization|cookie|session)[\w.-]*
-     ["']?\s*[:=]\s*["']?)
-    ([^\s"',;&}]+)
+     ["']?)
+    (?P<sep>\s*[:=]\s*)
+    (?P<quote>["']?)
+    (?P<value>[^\s"',;&}]+)
     """
 )
 _LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
@@ -237,13 +239,28 @@ def _looks_random(run: str) -> bool:
     return has_digit and has_upper and has_lower
 
 
+def _redact_key_value(match: re.Match[str]) -> str:
+    value = match.group("value")
+    # "token=x" is always a value; after a colon, prose is common ("credentials: the session
+    # expired"), so only quoted, digit-bearing or long values count as secrets there.
+    secret = (
+        "=" in match.group("sep")
+        or bool(match.group("quote"))
+        or any(c.isdigit() for c in value)
+        or len(value) >= 20
+    )
+    if not secret:
+        return match.group(0)
+    return f"{match.group('key')}{match.group('sep')}{match.group('quote')}{_REDACTED}"
+
+
 def scrub_secrets(text: str) -> str:
     """Remove what looks like a credential: PEM blocks, JWTs, bearer/basic values,
     ``token=...``/``password: ...`` values, and long random-looking base64/hex strings."""
     text = _PEM_RE.sub("[REDACTED PEM BLOCK]", text)
     text = _JWT_RE.sub(_REDACTED, text)
     text = _BEARER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
-    text = _KEY_VALUE_RE.sub(lambda m: f"{m.group(1)}{_REDACTED}", text)
+    text = _KEY_VALUE_RE.sub(_redact_key_value, text)
     return _LONG_RUN_RE.sub(lambda m: _REDACTED if _looks_random(m.group(0)) else m.group(0), text)
 
 
