@@ -233,7 +233,10 @@ async def test_garbage_output(tmp_path: Path, body: str, words: str) -> None:
     assert words in str(caught.value)
 
 
-async def test_too_much_output_is_refused_and_stopped(tmp_path: Path) -> None:
+# Repeated: a full, unread pipe once made the cleanup hang intermittently (Python 3.11 reports
+# the exit only after the pipes reach EOF).
+@pytest.mark.parametrize("attempt", range(5))
+async def test_too_much_output_is_refused_and_stopped(tmp_path: Path, attempt: int) -> None:
     fifo = tmp_path / "pid"
     os.mkfifo(fifo)
     plugin = write_plugin(
@@ -280,6 +283,7 @@ async def test_hanging_plugin_is_killed_on_timeout(tmp_path: Path) -> None:
         await task
     assert process_gone(pid)
     assert "did not answer within 1 s" in str(caught.value)
+    assert "waiting for browser login" in str(caught.value)
     assert_no_secrets(str(caught.value))
 
 

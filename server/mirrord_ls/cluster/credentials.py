@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from mirrord_ls.cluster.kubeconfig import (
     ExecConfig,
@@ -68,6 +69,8 @@ DEFAULT_MAX_OUTPUT = 1024 * 1024
 _STDERR_KEEP = 64 * 1024
 _STDERR_LINES = 6
 _STDERR_LINE_CHARS = 300
+# After killing a plugin, how long its pipes may take to close.
+_STOP_GRACE = 2.0
 
 _EXEC_API_VERSIONS = (
     "client.authentication.k8s.io/v1",
@@ -504,44 +507,60 @@ async def run_exec_plugin(
     try:
         async with asyncio.timeout(exec_timeout):
             stdout, too_much = await stdout_task
-            if too_much:
-                _kill(process)
-                raise ExecPluginInvalidOutput(
-                    program, f"printed more than {max_output} bytes; stopped it"
-                )
-            stderr_raw, _ = await stderr_task
-            returncode = await process.wait()
+            if not too_much:
+                stderr_raw, _ = await stderr_task
+                returncode = await process.wait()
     except TimeoutError:
-        _kill(process)
-        stderr_raw = await _drain(stderr_task)
-        await _reap(process)
+        stderr_raw = await _stop(process, stdout_task, stderr_task)
         raise ExecPluginTimeout(program, exec_timeout, _trim_stderr(stderr_raw)) from None
     except BaseException:
-        # Cancellation or our own error: never leave the plugin running.
-        _kill(process)
-        stderr_task.cancel()
-        stdout_task.cancel()
-        await _reap(process)
+        # Cancellation or an unexpected error: never leave the plugin running.
+        await _stop(process, stdout_task, stderr_task)
         raise
+    if too_much:
+        stderr_raw = await _stop(process, stdout_task, stderr_task)
+        raise ExecPluginInvalidOutput(
+            program, f"printed more than {max_output} bytes; stopped it", _trim_stderr(stderr_raw)
+        )
     stderr = _trim_stderr(stderr_raw)
     if returncode != 0:
         raise ExecPluginFailed(program, returncode, stderr)
     return _parse_exec_output(exec_config, stdout, stderr)
 
 
-async def _drain(task: asyncio.Future[tuple[bytes, bool]]) -> bytes:
-    # After a kill, whatever stderr was read so far is useful context; do not wait for EOF
-    # (a grandchild outside the process group could hold the pipe open).
-    if task.done() and not task.cancelled() and task.exception() is None:
-        return task.result()[0]
-    task.cancel()
+async def _discard(stream: asyncio.StreamReader | None) -> None:
+    while stream is not None and await stream.read(65536):
+        pass
+
+
+async def _stop(
+    process: asyncio.subprocess.Process,
+    stdout_task: asyncio.Future[tuple[bytes, bool]],
+    stderr_task: asyncio.Future[tuple[bytes, bool]],
+) -> bytes:
+    """Kill the plugin, let its pipes drain, and return what it wrote to stderr.
+
+    Draining matters: Python 3.11 reports a subprocess's exit only once its pipes reached EOF,
+    and a full, unread stdout buffer pauses the pipe before EOF. Bounded by
+    ``_STOP_GRACE``: a grandchild that escaped the process group could hold a pipe open (the
+    plugin itself is reaped by asyncio's child watcher regardless).
+    """
+    _kill(process)
+    stdout_task.cancel()
+    await asyncio.gather(stdout_task, return_exceptions=True)
+    pending: set[asyncio.Future[Any]] = {
+        asyncio.ensure_future(_discard(process.stdout)),
+        asyncio.ensure_future(process.wait()),
+        stderr_task,
+    }
+    try:
+        await asyncio.wait(pending, timeout=_STOP_GRACE)
+    finally:
+        for task in pending:
+            task.cancel()
+    if stderr_task.done() and not stderr_task.cancelled() and stderr_task.exception() is None:
+        return stderr_task.result()[0]
     return b""
-
-
-async def _reap(process: asyncio.subprocess.Process) -> None:
-    # Shielded so that a second cancellation cannot leave a zombie behind.
-    with contextlib.suppress(asyncio.CancelledError, ProcessLookupError):
-        await asyncio.shield(process.wait())
 
 
 def _exec_cache_key(exec_config: ExecConfig, cluster: ResolvedCluster | None) -> tuple[str, str]:
