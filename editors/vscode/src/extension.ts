@@ -41,7 +41,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // workspace); a new start tells it the workspace is trusted now.
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       output.info("workspace trusted; restarting the server");
-      void mgr.restart();
+      void mgr.restart({ quiet: true });
     }),
   );
 

@@ -147,18 +147,22 @@ export class ServerManager implements vscode.Disposable {
     return this.state;
   }
 
-  /** Starts the server (stopping any running one first); a new binary on disk is picked up. */
-  restart(): Promise<void> {
-    this.queue = this.queue.then(
-      () => this.doRestart(),
-      () => this.doRestart(),
-    );
+  /**
+   * Starts the server (stopping any running one first); a new binary on disk
+   * is picked up. `quiet`: a restart the user did not ask for (workspace
+   * trust granted), which must not repeat a failure message already shown.
+   */
+  restart(options: { quiet?: boolean } = {}): Promise<void> {
+    const run = () => this.doRestart(options.quiet === true);
+    this.queue = this.queue.then(run, run);
     return this.queue;
   }
 
-  private async doRestart(): Promise<void> {
+  private async doRestart(quiet: boolean): Promise<void> {
     const generation = ++this.generation;
-    this.told = false;
+    if (!quiet) {
+      this.told = false;
+    }
     this.status = undefined;
     await this.stopClient();
     await this.start(generation);
