@@ -24,6 +24,7 @@ from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 SERVER_COMMAND = [sys.executable, "-m", "mirrord_ls", "serve"]
 STATUS = "mirrord/status"
+ACTIVE_DOCUMENT = "mirrord/activeDocument"
 DIAGNOSTICS = types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS
 
 
@@ -97,9 +98,13 @@ def _client_factory(recorder: Recorder) -> Callable[[], LanguageClient]:
             status = status if isinstance(status, dict) else {}
             recorder.add(Event(time.perf_counter(), STATUS, status.get("document"), (), status))
 
+        def on_register(params: types.RegistrationParams) -> None:
+            return None  # accept, as VS Code does (the server may ask to watch files)
+
         features = dict(DEFAULT_CLIENT_FEATURES)
         features[DIAGNOSTICS] = on_diagnostics
         features[STATUS] = on_status
+        features[types.CLIENT_REGISTER_CAPABILITY] = on_register
         register_lsp_features(client, features)
         return client
 
@@ -114,9 +119,13 @@ class Session:
     versions: dict[str, int] = field(default_factory=dict)
 
     # -- documents -------------------------------------------------------------
-    def open(self, path: Path, text: str | None = None) -> str:
+    def open(self, path: Path, text: str | None = None, *, active: bool = True) -> str:
+        """didOpen; with `active`, first tell the server it is the active editor (as the
+        VS Code extension does), so `mirrord/status` follows this document."""
         uri = path.as_uri()
         self.versions[uri] = 1
+        if active:
+            self.client.protocol.notify(ACTIVE_DOCUMENT, {"uri": uri})
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
