@@ -68,7 +68,12 @@ class DocState:
     facts: Any = None
     """ClusterFacts of the last cluster check (hover, status)."""
     cluster_task: asyncio.Task[None] | None = None
+    cluster_analysis: Analysis | None = None
+    """The analysis the running cluster check works on."""
     opened_at: float = 0.0
+    is_open: bool = True
+    """False for a workspace config read from disk (not open in the editor)."""
+    disk_text: str | None = None
 
 
 def git_branch_for(path: str | None) -> str | None:
@@ -125,6 +130,12 @@ class MirrordLanguageServer(LanguageServer):
         self.busy = 0
         self._last_status: dict[str, Any] | None = None
         self._shown_messages: set[str] = set()
+        self.watcher: Any = None
+        """The FileWatcher (kubeconfigs always; workspace configs when the client cannot)."""
+        self.client_watches = False
+        """True once the client agreed to watch workspace configs for us."""
+        self.last_activity = time.monotonic()
+        self._recheck_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- task helper -------------------------------------------------------
@@ -226,9 +237,11 @@ class MirrordLanguageServer(LanguageServer):
         state = self.docs.get(uri)
         if state is None:
             return
-        document = self.workspace.get_text_document(uri)
-        text = document.source
-        version = document.version
+        if state.is_open:
+            document = self.workspace.get_text_document(uri)
+            text, version = document.source, document.version
+        else:
+            text, version = state.disk_text or "", state.version
         if state.fmt is None:
             findings = [
                 Finding(
@@ -254,7 +267,7 @@ class MirrordLanguageServer(LanguageServer):
             analysis = await asyncio.to_thread(analyze, text, fmt, schema, env, branch)
         else:
             analysis = analyze(text, fmt, schema, env, branch)
-        if self.docs.get(uri) is not state or document.version != version:
+        if self.docs.get(uri) is not state or (state.is_open and self.doc_version(uri) != version):
             return  # a newer edit (or a close) arrived meanwhile: this result is stale
         findings = analysis.findings
         if not self.schema_findings_wanted(fmt):
@@ -286,10 +299,14 @@ class MirrordLanguageServer(LanguageServer):
     def start_cluster_check(
         self, state: DocState, version: int | None, force: bool = False
     ) -> asyncio.Task[None]:
-        if state.cluster_task is not None and not state.cluster_task.done():
-            state.cluster_task.cancel()
+        running = state.cluster_task
+        if running is not None and not running.done():
+            if state.cluster_analysis is state.analysis:
+                return running  # already checking this very text: that answer is fresh
+            running.cancel()  # checking an older text: its answer would be stale
         task = self.run_task(self._cluster_check(state, version, force), f"cluster:{state.uri}")
         state.cluster_task = task
+        state.cluster_analysis = state.analysis
         return task
 
     def cluster_service(self) -> Any:
@@ -322,6 +339,48 @@ class MirrordLanguageServer(LanguageServer):
         analysis = state.analysis
         if analysis is None:
             return
+        inner = asyncio.ensure_future(self._cluster_check_inner(state, analysis, force))
+        try:
+            await asyncio.wait_for(asyncio.shield(inner), 0.2)
+            return
+        except TimeoutError:
+            pass
+        # A slow check: say so. Kept verdicts are marked as being re-checked, never fresh.
+        if state.cluster_findings and state.analysis is analysis:
+            for finding in state.cluster_findings:
+                if not finding.data.get("rechecking"):
+                    finding.data["rechecking"] = True
+                    finding.message += " (re-checking...)"
+            self.publish(state, state.version)
+        token = await self.begin_progress(state, inner)
+        try:
+            await inner
+        finally:
+            if token is not None:
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd())
+
+    async def begin_progress(self, state: DocState, task: asyncio.Future[None]) -> str | None:
+        window = self.client_capabilities.window
+        if not (window and window.work_done_progress):
+            return None
+        token = f"mirrord-ls-check-{id(task)}"
+        try:
+            await asyncio.wait_for(self.work_done_progress.create_async(token), 2)
+        except Exception:  # a client that refuses progress still gets its diagnostics
+            return None
+        name = Path(to_fs_path(state.uri) or state.uri).name
+        self.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="mirrord-ls", message=f"checking the cluster of {name}", cancellable=True
+            ),
+        )
+        cancelled = self.work_done_progress.tokens.get(token)
+        if cancelled is not None:
+            cancelled.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+        return token
+
+    async def _cluster_check_inner(self, state: DocState, analysis: Analysis, force: bool) -> None:
         path = to_fs_path(state.uri)
         folders = tuple(Path(to_fs_path(f.uri) or "") for f in self.workspace.folders.values())
         folder = self.folder_of(path) or (Path(path).parent if path else None)
@@ -345,6 +404,10 @@ class MirrordLanguageServer(LanguageServer):
         state.facts = result.facts
         self.publish(state, state.version)
         self.send_status()
+        self.update_watches()
+
+    def doc_version(self, uri: str) -> int | None:
+        return self.workspace.get_text_document(uri).version
 
     def diagnostics_for(self, state: DocState) -> list[types.Diagnostic]:
         if state.analysis is not None:
@@ -352,7 +415,12 @@ class MirrordLanguageServer(LanguageServer):
         else:
             from mirrord_ls.config.document import LineIndex
 
-            lines = LineIndex(self.workspace.get_text_document(state.uri).source)
+            text = (
+                self.workspace.get_text_document(state.uri).source
+                if state.is_open
+                else state.disk_text or ""
+            )
+            lines = LineIndex(text)
         return [to_diagnostic(lines, f) for f in (*state.config_findings, *state.cluster_findings)]
 
     def publish(self, state: DocState, version: int | None) -> None:
@@ -366,6 +434,166 @@ class MirrordLanguageServer(LanguageServer):
                 uri=state.uri, version=version, diagnostics=self.diagnostics_for(state)
             )
         )
+
+    # -- the daemon: unopened configs, watching, periodic re-checks ------------------
+    def workspace_roots(self) -> list[Path]:
+        return [Path(to_fs_path(f.uri) or "") for f in self.workspace.folders.values()]
+
+    def add_disk_config(self, path: Path) -> None:
+        """Read a workspace config that is not open, and check it (push and pull)."""
+        uri = path.as_uri()
+        state = self.docs.get(uri)
+        if state is not None and state.is_open:
+            return  # the editor's text is the truth while it is open
+        from mirrord_ls.checker import read_config_text
+
+        text, problem = read_config_text(path)
+        if state is None:
+            state = DocState(uri, 0, config_format(path), is_open=False)
+            self.docs[uri] = state
+        state.version = (state.version or 0) + 1
+        state.disk_text = text or ""
+        if problem is not None:
+            state.analysis = None
+            state.config_findings = [problem]
+            state.cluster_findings = []
+            self.publish(state, None)
+            return
+        self.schedule(uri, 0)
+
+    def forget_disk_config(self, uri: str) -> None:
+        state = self.docs.get(uri)
+        if state is None or state.is_open:
+            return
+        del self.docs[uri]
+        if state.cluster_task is not None:
+            state.cluster_task.cancel()
+        self.clear_diagnostics(uri)
+
+    def clear_diagnostics(self, uri: str) -> None:
+        if not self.pull_mode:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, version=None, diagnostics=[])
+            )
+        elif self.refresh_support:
+            self.workspace_diagnostic_refresh(None)
+
+    async def scan_workspace(self) -> None:
+        from mirrord_ls.watch import find_configs
+
+        paths = await asyncio.to_thread(find_configs, self.workspace_roots())
+        for path in paths:
+            if path.as_uri() not in self.docs:
+                self.add_disk_config(path)
+        self.send_status()
+
+    def config_paths_changed(self, paths: set[Path]) -> None:
+        for path in paths:
+            uri = path.as_uri()
+            if not any(path.is_relative_to(root) for root in self.workspace_roots()):
+                continue
+            if path.is_file():
+                self.add_disk_config(path)
+            else:
+                self.forget_disk_config(uri)
+        self.send_status()
+
+    def files_changed(self, paths: set[Path]) -> None:
+        """From the watcher: kubeconfigs and the files they name, and (maybe) configs."""
+        from mirrord_ls.config.files import is_mirrord_config
+
+        configs = {p for p in paths if is_mirrord_config(p)}
+        if configs:
+            self.config_paths_changed(configs)
+        others = paths - configs
+        if not others:
+            return
+        affected = [
+            state
+            for state in self.docs.values()
+            if (state.facts is not None and others & set(state.facts.watched))
+            or (state.facts is None and state.analysis is not None)
+        ]
+        if self.cluster is not None:
+            self.cluster.invalidate(
+                {s.facts.identity for s in affected if s.facts and s.facts.identity}
+            )
+            self.cluster.forget_files(others)
+        for state in affected:
+            # The kubeconfig may now name another cluster: the old verdict is not shown.
+            state.cluster_findings = []
+            self.start_cluster_check(state, state.version, force=True)
+
+    def update_watches(self) -> None:
+        if self.watcher is None:
+            return
+        files: set[Path] = set()
+        for state in self.docs.values():
+            if state.facts is not None:
+                files.update(state.facts.watched)
+        if not files:
+            from mirrord_ls.cluster.kubeconfig import KubeconfigOrigin, kubeconfig_paths
+
+            source = kubeconfig_paths(None, None, os.environ, Path.home())
+            if source.origin is not KubeconfigOrigin.MIRRORD_ENV:
+                files.update(source.paths)
+        self.watcher.watch_files(files)
+
+    async def start_watching(self) -> None:
+        from mirrord_ls.config.files import GLOBS
+        from mirrord_ls.watch import FileWatcher
+
+        self.watcher = FileWatcher(asyncio.get_running_loop(), self.files_changed)
+        ws = self.client_capabilities.workspace
+        dynamic = bool(
+            ws and ws.did_change_watched_files and ws.did_change_watched_files.dynamic_registration
+        )
+        if dynamic:
+            try:
+                await asyncio.wait_for(
+                    self.client_register_capability_async(
+                        types.RegistrationParams(
+                            registrations=[
+                                types.Registration(
+                                    id="mirrord-ls-configs",
+                                    method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                    register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                        watchers=[
+                                            types.FileSystemWatcher(glob_pattern=g) for g in GLOBS
+                                        ]
+                                    ),
+                                )
+                            ]
+                        )
+                    ),
+                    5,
+                )
+                self.client_watches = True
+            except Exception as exc:  # then we watch ourselves
+                log.info("client refused file watching: %s", exc)
+        if not self.client_watches:
+            self.watcher.watch_roots(self.workspace_roots())
+        self.update_watches()
+
+    async def recheck_loop(self) -> None:
+        """Re-ask the cluster periodically, so cluster-side changes show without user action."""
+        idle_limit = 30 * 60
+        while True:
+            period = self.settings.cluster.recheckSeconds
+            await asyncio.sleep(period if period > 0 else 60)
+            if period <= 0 or not self.settings.cluster.enabled:
+                continue
+            if time.monotonic() - self.last_activity > idle_limit:
+                continue  # the editor is idle: do not keep clusters busy for nobody
+            open_docs = [s for s in self.docs.values() if s.is_open and s.analysis is not None]
+            if not open_docs:
+                continue
+            service = self.cluster_service()
+            for state in open_docs:
+                identity = state.facts.identity if state.facts else None
+                if identity is not None and not service.due(identity, period):
+                    continue  # a failing cluster backs off
+                self.start_cluster_check(state, state.version, force=True)
 
     # -- status ----------------------------------------------------------------
     def status_supported(self) -> bool:
@@ -411,12 +639,16 @@ class MirrordLanguageServer(LanguageServer):
             pending.cancel()
 
         async def later() -> None:
-            if delay:
-                await asyncio.sleep(delay)
-            self._debounce.pop(uri, None)
-            await self.check_document(uri)
+            try:
+                if delay:
+                    await asyncio.sleep(delay)
+                await self.check_document(uri)
+            finally:
+                if self._debounce.get(uri) is task:
+                    del self._debounce[uri]
 
-        self._debounce[uri] = self.run_task(later(), f"check:{uri}")
+        task = self.run_task(later(), f"check:{uri}")
+        self._debounce[uri] = task
 
     def recheck_all(self) -> None:
         for uri in list(self.docs):
@@ -440,6 +672,14 @@ def on_initialize(ls: MirrordLanguageServer, params: types.InitializeParams) -> 
 async def on_initialized(ls: MirrordLanguageServer, params: types.InitializedParams) -> None:
     await ls.load_settings()
 
+    async def watch_then_scan() -> None:
+        # Watching starts first, so no change between the scan and the watch is lost.
+        await ls.start_watching()
+        await ls.scan_workspace()
+
+    ls.run_task(watch_then_scan(), "watch-and-scan")
+    ls._recheck_task = ls.run_task(ls.recheck_loop(), "recheck")
+
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
 async def on_configuration(
@@ -450,15 +690,26 @@ async def on_configuration(
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 async def on_open(ls: MirrordLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.last_activity = time.monotonic()
     doc = params.text_document
     state = DocState(doc.uri, doc.version, ls.format_for(doc.uri, doc.language_id))
     state.opened_at = time.monotonic()
+    previous = ls.docs.get(doc.uri)
+    if previous is not None:
+        # Keep what is known of the cluster: the same file, now open.
+        state.cluster_findings, state.facts = previous.cluster_findings, previous.facts
+        state.cluster_key = previous.cluster_key
+        if previous.cluster_task is not None:
+            previous.cluster_task.cancel()
     ls.docs[doc.uri] = state
+    if ls.active_uri is None:
+        ls.active_uri = doc.uri
     ls.schedule(doc.uri, 0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def on_change(ls: MirrordLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.last_activity = time.monotonic()
     if params.text_document.uri in ls.docs:
         ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
 
@@ -478,19 +729,24 @@ def on_close(ls: MirrordLanguageServer, params: types.DidCloseTextDocumentParams
     pending = ls._debounce.pop(uri, None)
     if pending is not None:
         pending.cancel()
+    if ls.active_uri == uri:
+        ls.active_uri = None
+    path = Path(to_fs_path(uri) or "")
+    from mirrord_ls.config.files import is_mirrord_config
+
+    in_workspace = any(path.is_relative_to(root) for root in ls.workspace_roots())
+    if in_workspace and is_mirrord_config(path) and path.is_file():
+        # A workspace config stays in the Problems panel, as it is on disk.
+        ls.add_disk_config(path)
+    else:
+        ls.clear_diagnostics(uri)
     ls.send_status()
-    if not ls.pull_mode:
-        ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, version=None, diagnostics=[])
-        )
-    elif ls.refresh_support:
-        ls.workspace_diagnostic_refresh(None)
 
 
 @server.feature(
     types.TEXT_DOCUMENT_DIAGNOSTIC,
     types.DiagnosticOptions(
-        identifier="mirrord-ls", inter_file_dependencies=False, workspace_diagnostics=False
+        identifier="mirrord-ls", inter_file_dependencies=False, workspace_diagnostics=True
     ),
 )
 async def on_pull(
@@ -516,6 +772,7 @@ async def on_pull(
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    ls.last_activity = time.monotonic()
     await ls.wait_ready()
     state = ls.docs.get(params.text_document.uri)
     if state is None or state.analysis is None:
@@ -600,6 +857,11 @@ async def cmd_recheck(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
     elif args and hasattr(args[0], "uri"):
         uri = args[0].uri
     targets = [ls.docs[uri]] if uri in ls.docs else list(ls.docs.values())
+    for state in targets:
+        pending = ls._debounce.get(state.uri)
+        if pending is not None:  # read the latest text first
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(pending)
     tasks = [ls.start_cluster_check(state, state.version, force=True) for state in targets]
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -609,3 +871,52 @@ async def cmd_recheck(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
 @server.command("mirrord-ls.showStatus")
 def cmd_show_status(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
     return ls.current_status()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def on_watched_files(ls: MirrordLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+    paths = {Path(to_fs_path(change.uri) or "") for change in params.changes}
+    ls.config_paths_changed({p for p in paths if str(p)})
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+async def on_folders(
+    ls: MirrordLanguageServer, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    for removed in params.event.removed:
+        root = Path(to_fs_path(removed.uri) or "")
+        for uri, state in list(ls.docs.items()):
+            if not state.is_open and Path(to_fs_path(uri) or "").is_relative_to(root):
+                ls.forget_disk_config(uri)
+    if ls.watcher is not None and not ls.client_watches:
+        ls.watcher.watch_roots(ls.workspace_roots())
+    await ls.scan_workspace()
+
+
+@server.feature(
+    types.WORKSPACE_DIAGNOSTIC,
+)
+async def on_workspace_pull(
+    ls: MirrordLanguageServer, params: types.WorkspaceDiagnosticParams
+) -> types.WorkspaceDiagnosticReport:
+    """Every known config's diagnostics, for clients that pull (the Problems panel)."""
+    previous = {p.uri: p.value for p in params.previous_result_ids}
+    items: list[types.WorkspaceDocumentDiagnosticReport] = []
+    for uri, state in list(ls.docs.items()):
+        result_id = str(state.result_id)
+        if previous.get(uri) == result_id:
+            items.append(
+                types.WorkspaceUnchangedDocumentDiagnosticReport(
+                    uri=uri, version=state.version if state.is_open else None, result_id=result_id
+                )
+            )
+        else:
+            items.append(
+                types.WorkspaceFullDocumentDiagnosticReport(
+                    uri=uri,
+                    version=state.version if state.is_open else None,
+                    items=ls.diagnostics_for(state),
+                    result_id=result_id,
+                )
+            )
+    return types.WorkspaceDiagnosticReport(items=items)

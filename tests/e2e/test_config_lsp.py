@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
+from pytest_lsp import LanguageClient
 
 from lsp_session import (
     change_document,
@@ -33,6 +34,14 @@ YAML_CONFIG = """feature:
 """
 
 
+def offline(schema: Path | None) -> dict[str, object]:
+    """Settings for config-only tests: the schema given, no cluster."""
+    settings: dict[str, object] = {"cluster": {"enabled": False}}
+    if schema is not None:
+        settings["schema"] = str(schema)
+    return settings
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     (tmp_path / ".mirrord").mkdir()
@@ -46,9 +55,7 @@ def workspace(tmp_path: Path) -> Path:
 async def test_open_publishes_schema_findings_with_exact_ranges(
     workspace: Path, reference_schema: Path, client: str
 ) -> None:
-    async with lsp_session(
-        workspace, client=client, settings={"schema": str(reference_schema)}
-    ) as lsp:
+    async with lsp_session(workspace, client=client, settings=offline(reference_schema)) as lsp:
         uri = open_document(lsp, workspace / ".mirrord" / "mirrord.json", "json")
         diags = await wait_for_diagnostics(lsp, uri, lambda d: len(d) >= 2)
         by_code = {d.code: d for d in diags}
@@ -76,8 +83,10 @@ async def test_open_publishes_schema_findings_with_exact_ranges(
         assert diags[0].range.start == types.Position(line=1, character=6)
 
 
-async def test_edit_revalidates_and_close_clears(workspace: Path, reference_schema: Path) -> None:
-    async with lsp_session(workspace, settings={"schema": str(reference_schema)}) as lsp:
+async def test_edit_revalidates_and_close_shows_the_file_on_disk(
+    workspace: Path, reference_schema: Path
+) -> None:
+    async with lsp_session(workspace, settings=offline(reference_schema)) as lsp:
         uri = open_document(lsp, workspace / ".mirrord" / "mirrord.json", "json")
         await wait_for_diagnostics(lsp, uri, lambda d: len(d) == 2)
         change_document(lsp, uri, '{"operator": true}', 2)
@@ -87,15 +96,36 @@ async def test_edit_revalidates_and_close_clears(workspace: Path, reference_sche
         diags = await wait_for_diagnostics(lsp, uri, lambda d: len(d) == 1)
         assert diags[0].code == "syntax"
         assert "Trailing comma" in diags[0].message
-        lsp.text_document_did_close(
-            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
-        )
+        close(lsp, uri)
+        # Closed without saving: the Problems panel shows the config as it is on disk.
+        diags = await wait_for_diagnostics(lsp, uri, lambda d: codes(d) == codes_on_disk)
+        assert codes(diags) == codes_on_disk
+
+
+codes_on_disk = ["invalid-value", "unknown-field"]
+
+
+def close(lsp: LanguageClient, uri: str) -> None:
+    lsp.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+
+
+async def test_close_clears_a_file_outside_the_workspace(
+    workspace: Path, tmp_path_factory: pytest.TempPathFactory, reference_schema: Path
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "other-mirrord.json"
+    elsewhere.write_text('{"operator": 1}')
+    async with lsp_session(workspace, settings=offline(reference_schema)) as lsp:
+        uri = open_document(lsp, elsewhere, "json")
+        await wait_for_diagnostics(lsp, uri, lambda d: len(d) == 1)
+        close(lsp, uri)
         diags = await wait_for_diagnostics(lsp, uri, lambda d: len(d) == 0)
         assert list(diags) == []
 
 
 async def test_hover_shows_schema_docs(workspace: Path, reference_schema: Path) -> None:
-    async with lsp_session(workspace, settings={"schema": str(reference_schema)}) as lsp:
+    async with lsp_session(workspace, settings=offline(reference_schema)) as lsp:
         uri = open_document(lsp, workspace / ".mirrord" / "mirrord.json", "json")
         await wait_for_diagnostics(lsp, uri)
         hover = await lsp.text_document_hover_async(
@@ -115,7 +145,7 @@ async def test_hover_shows_schema_docs(workspace: Path, reference_schema: Path) 
 async def test_completion_offers_keys_and_values(tmp_path: Path, reference_schema: Path) -> None:
     path = tmp_path / "mirrord.json"
     path.write_text('{\n  "feature": {\n    "network": {\n      "incoming": "\n')
-    async with lsp_session(tmp_path, settings={"schema": str(reference_schema)}) as lsp:
+    async with lsp_session(tmp_path, settings=offline(reference_schema)) as lsp:
         uri = open_document(lsp, path, "json")
         result = await lsp.text_document_completion_async(
             types.CompletionParams(
@@ -139,12 +169,12 @@ async def test_completion_offers_keys_and_values(tmp_path: Path, reference_schem
 
 
 async def test_settings_change_revalidates(workspace: Path, reference_schema: Path) -> None:
-    async with lsp_session(workspace) as lsp:
+    async with lsp_session(workspace, settings=offline(None)) as lsp:
         uri = open_document(lsp, workspace / ".mirrord" / "mirrord.json", "json")
         # The built-in subset does not know feature.nework's siblings: only the operator type.
         diags = await wait_for_diagnostics(lsp, uri)
         assert codes(diags) == ["invalid-value"]
-        lsp.set_configuration({"schema": str(reference_schema)}, section="mirrordLs")
+        lsp.set_configuration(offline(reference_schema), section="mirrordLs")
         lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         diags = await wait_for_diagnostics(lsp, uri, lambda d: len(d) == 2)
         assert codes(diags) == ["invalid-value", "unknown-field"]
@@ -157,9 +187,7 @@ async def test_pull_diagnostics(workspace: Path, reference_schema: Path) -> None
         ),
         workspace=types.WorkspaceClientCapabilities(configuration=True),
     )
-    async with lsp_session(
-        workspace, capabilities=caps, settings={"schema": str(reference_schema)}
-    ) as lsp:
+    async with lsp_session(workspace, capabilities=caps, settings=offline(reference_schema)) as lsp:
         uri = open_document(lsp, workspace / "app-mirrord.toml", "toml")
         report = await lsp.text_document_diagnostic_async(
             types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
@@ -177,7 +205,9 @@ async def test_pull_diagnostics(workspace: Path, reference_schema: Path) -> None
 
 
 async def test_invalid_settings_give_a_message_and_defaults(workspace: Path) -> None:
-    async with lsp_session(workspace, settings={"cluster": {"timeoutSeconds": "soon"}}) as lsp:
+    async with lsp_session(
+        workspace, settings={"cluster": {"timeoutSeconds": "soon", "enabled": False}}
+    ) as lsp:
         uri = open_document(lsp, workspace / ".mirrord" / "mirrord.json", "json")
         await wait_for_diagnostics(lsp, uri)
         assert any("timeoutSeconds" in m.message for m in lsp.messages)

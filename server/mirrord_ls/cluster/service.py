@@ -10,7 +10,6 @@ each verdict lives here, next to the verdict it explains.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ RBAC_DOCS = "https://metalbear.com/mirrord/docs/managing-mirrord/roles/"
 POSITIVE_TTL = 300.0
 ERROR_TTL = 30.0
 TRANSIENT_TTL = (5.0, 60.0)  # first and longest backoff for passing failures
+MAX_CONCURRENT_CHECKS = 4  # a workspace with many contexts never storms API servers
 
 
 @dataclass
@@ -60,6 +60,7 @@ class _Entry:
     verdict: Verdict
     expires: float
     failures: int = 0
+    stored: float = field(default_factory=time.monotonic)
 
 
 def _severity(setting: bool | None, unset: Severity) -> Severity:
@@ -87,6 +88,7 @@ class ClusterService:
         self._connections: dict[kc.ClusterIdentity, ApiConnection] = {}
         self._exec_cache = creds_mod.ExecCredentialCache()
         self._merged: dict[tuple[Any, ...], kc.MergedKubeconfig] = {}
+        self._concurrency = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
         self.checks_run = 0
         """How many discoveries actually went to a cluster (tests and benchmarks read it)."""
 
@@ -99,6 +101,19 @@ class ClusterService:
             return
         for identity in identities:
             self._cache.pop(identity, None)
+
+    def due(self, identity: kc.ClusterIdentity, period: float) -> bool:
+        """Is a periodic re-check of `identity` due? Repeated failures back off."""
+        entry = self._cache.get(identity)
+        if entry is None:
+            return True
+        wait = period * (2 ** min(entry.failures - 1, 4)) if entry.failures else period
+        return time.monotonic() - entry.stored >= wait * 0.9
+
+    def forget_files(self, paths: Iterable[Path]) -> None:
+        """Files changed on disk: drop kubeconfig reads that may have used them."""
+        self._merged.clear()
+        del paths
 
     def cached(self, identity: kc.ClusterIdentity) -> Verdict | None:
         entry = self._cache.get(identity)
@@ -300,23 +315,37 @@ class ClusterService:
             if hit is not None:
                 return hit
         pending = self._inflight.get(identity)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
-        self._inflight[identity] = future
-        try:
-            credentials = await creds_mod.get_credentials(
-                resolved, trust=trust, cache=self._exec_cache, base_env=env
+        if pending is None:
+            # The check runs in a task of its own: one caller giving up (a newer edit
+            # cancelled it) must not cancel the answer the other callers wait for.
+            pending = asyncio.get_running_loop().create_task(
+                self._discover(resolved, setting, trust, env)
             )
-            conn = self._connections.get(identity)
-            if conn is None:
-                insecure = resolved.insecure_skip_tls_verify
-                raw = env.get(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES)
-                if raw is not None:
-                    parsed = kc.parse_env_bool(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES, raw)
-                    insecure = parsed if isinstance(parsed, bool) else insecure
-                conn = ApiConnection(resolved, credentials, accept_invalid_certificates=insecure)
-                self._connections[identity] = conn
+            self._inflight[identity] = pending
+            pending.add_done_callback(lambda _t: self._inflight.pop(identity, None))
+        return await asyncio.shield(pending)
+
+    async def _discover(
+        self,
+        resolved: kc.ResolvedCluster,
+        setting: bool | None,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+    ) -> Verdict:
+        identity = resolved.identity
+        credentials = await creds_mod.get_credentials(
+            resolved, trust=trust, cache=self._exec_cache, base_env=env
+        )
+        conn = self._connections.get(identity)
+        if conn is None:
+            insecure = resolved.insecure_skip_tls_verify
+            raw = env.get(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES)
+            if raw is not None:
+                parsed = kc.parse_env_bool(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES, raw)
+                insecure = parsed if isinstance(parsed, bool) else insecure
+            conn = ApiConnection(resolved, credentials, accept_invalid_certificates=insecure)
+            self._connections[identity] = conn
+        async with self._concurrency:
             self.checks_run += 1
             verdict = await decide(
                 conn.request,
@@ -324,19 +353,10 @@ class ClusterService:
                 timeout=self.timeout,
                 has_credentials=conn.has_credentials,
             )
-            if verdict.kind == "auth-failed":
-                self._exec_cache.invalidate()  # maybe expired exec credentials: fetch anew
-            self._store(identity, verdict)
-            future.set_result(verdict)
-            return verdict
-        except BaseException as exc:
-            if not future.done():
-                future.set_exception(exc)
-                with contextlib.suppress(BaseException):
-                    future.exception()  # mark retrieved: the caller gets the raise
-            raise
-        finally:
-            self._inflight.pop(identity, None)
+        if verdict.kind == "auth-failed":
+            self._exec_cache.invalidate()  # maybe expired exec credentials: fetch anew
+        self._store(identity, verdict)
+        return verdict
 
 
 def verdict_finding(
