@@ -9,6 +9,7 @@ does not hide every other finding.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -18,6 +19,7 @@ from mirrord_ls.config.recovery import blank_line, line_span
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAX_RECOVERIES = 8
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _scalar_kind(value: Any) -> str:
@@ -41,7 +43,14 @@ class _Builder:
             self.issues.append(SyntaxIssue(start, end, "Nesting is too deep to check."))
             return Node("null", start, end, None)
         if isinstance(node, yaml.MappingNode):
-            self.constructor.flatten_mapping(node)  # resolves `<<` merge keys in place
+            merge = [k for k, _ in node.value if k.tag == "tag:yaml.org,2002:merge"]
+            try:
+                self.constructor.flatten_mapping(node)  # resolves `<<` merge keys in place
+            except yaml.YAMLError as exc:  # `<<: 3`: a merge of something not a mapping
+                at = merge[0] if merge else node
+                self.issues.append(
+                    SyntaxIssue(at.start_mark.index, at.end_mark.index, _problem(exc))
+                )
             out = Node("object", start, end)
             for key_node, value_node in node.value:
                 try:
@@ -92,7 +101,9 @@ def _error_offset(exc: yaml.YAMLError, text: str) -> int:
 
 def parse_yaml(text: str) -> Parsed:
     issues: list[SyntaxIssue] = []
-    work = text
+    # Lone surrogates (an editor can send them, a file cannot hold them) stop libyaml's
+    # UTF-8 encoder: read them as U+FFFD, one character for one, so offsets stay put.
+    work = _SURROGATE.sub("\ufffd", text)
     for _attempt in range(_MAX_RECOVERIES + 1):
         try:
             docs = list(yaml.compose_all(work, Loader=_Loader))
