@@ -19,7 +19,7 @@ def config_dict(
         doc["kube_context"] = kube_context
     doc.update(
         {
-            "target": {"path": f"deployment/web-{seed % 7}", "namespace": "default"},
+            "target": {"path": "deployment/web", "namespace": "default"},
             "agent": {"log_level": "info", "ttl": 30, "ephemeral": False},
             "feature": {
                 "env": {

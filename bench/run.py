@@ -41,7 +41,11 @@ from lsprotocol import types
 from configs import config_text
 from lsp import DIAGNOSTICS, Event, Session, server_env, session
 from mirrord_ls.loopback import Fault, LoopbackApiServer, apiserver, write_kubeconfig
-from mirrord_ls.loopback.scenarios import DemoClusters, start_demo_clusters
+from mirrord_ls.loopback.scenarios import (
+    WORKLOAD_READER_RULES,
+    DemoClusters,
+    start_demo_clusters,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -750,6 +754,8 @@ async def bench_hang(plan: Plan, rtt: int, clusters: DemoClusters) -> list[Row]:
 def ten_contexts(plan: Plan, rtt: int) -> Iterator[tuple[LoopbackApiServer, Path]]:
     """One loopback server, ten users and contexts; nobody may use the operator (forbidden)."""
     server = LoopbackApiServer(round_trip=rtt / 1000)
+    server.rbac.add_cluster_role("workload-reader", WORKLOAD_READER_RULES)
+    server.rbac.bind_cluster_role("workload-reader", groups=["system:authenticated"])
     users = [server.add_user(f"dev{i}") for i in range(10)]
     server.start()
     try:
@@ -814,8 +820,11 @@ async def bench_scale(plan: Plan, rtt: int) -> list[Row]:
     rss100: list[float] = []
     rss0: list[float] = []
     t100: list[float] = []
+    one: list[float] = []
     with ten_contexts(plan, rtt) as (server, kubeconfig):
         for _ in range(plan.scale_reps):
+            _, requests, _, _ = await open_many(plan, server, kubeconfig, 1)
+            one.append(requests)
             elapsed, _requests, start, rss = await open_many(plan, server, kubeconfig, 100)
             t100.append(elapsed)
             rss100.append(rss)
@@ -848,14 +857,15 @@ async def bench_scale(plan: Plan, rtt: int) -> list[Row]:
             t500,
             rtt=tag,
         ),
+        Row(6, "1 config: API requests (one cold check)", one, unit="req", rtt=tag),
         Row(
             6,
-            "500 configs: API requests (10 checks x 3 requests = 30)",
+            "500 configs: API requests",
             r500,
             unit="req",
             rtt=tag,
-            target="≈ 30",
-            met=max(r500) <= 30,
+            target=f"≤ 10 x one check = {10 * max(one):g}",
+            met=max(r500) <= 10 * max(one),
         ),
         Row(6, "server RSS with 500 configs open", rss500, unit="MB"),
     ]
@@ -1004,6 +1014,32 @@ async def bench_kubectl(plan: Plan, rtt: int, clusters: DemoClusters) -> list[Ro
 # -- main ----------------------------------------------------------------------------------
 
 
+def provenance() -> str:
+    """Which mirrord-ls was measured: the commit of its checkout, and whether it was clean."""
+    import subprocess
+
+    import mirrord_ls
+
+    root = Path(mirrord_ls.__file__).resolve().parents[2]
+    label = os.environ.get("MIRRORD_LS_BENCH_SOURCE")
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "server"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return label or f"mirrord_ls from {root}"
+    return f"commit {commit}" + (" with uncommitted changes under server/" if dirty else "")
+
+
 def machine() -> str:
     model = ""
     with contextlib.suppress(OSError):
@@ -1073,7 +1109,14 @@ Notes:
 - `operator down` answers 503: mirrord's retry policy (0.5 s, then 1 s, ±20 % jitter, on
   each of the two GETs) sets its time, so no overhead target is judged there.
 - kubectl runs with HOME and KUBECACHEDIR in a temporary folder, its discovery cache warmed
-  by a first run; its process start is included, as is mirrord-ls check's.
+  by a first run; its process start is included, as is mirrord-ls check's. Even with the
+  cache, each kubectl command asks for /version, /api and /apis first.
+- The loopback API server runs with TCP_NODELAY here (`--loopback-nagle` leaves its default):
+  it writes each answer's headers and body in two sends, and with Nagle's algorithm on, the
+  body waits for the client's delayed ACK, about 40 ms a request for every client (kubectl
+  too). kube-apiserver (Go) sets TCP_NODELAY on every connection.
+- Configs are opened from a folder outside the session's workspace folder: the server checks
+  the configs inside its workspace folders on its own, and this benchmark times didOpen.
 """
 
 
@@ -1139,6 +1182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "# mirrord-ls benchmarks",
             "",
             f"- Machine: {machine()}",
+            f"- mirrord-ls measured: {provenance()}",
             f"- Date: {now}; run took {duration:.0f} s",
             f'- Command: `{command}` (`./dev bench` runs `python bench/run.py "$@"`)',
             f"- Mode: {'quick (CI smoke)' if quick else 'full'}; RTTs: "
