@@ -152,6 +152,10 @@ def kind_listed(doc: Any) -> bool:
     return False
 
 
+def _resource_list(doc: Any) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("resources"), list)
+
+
 _USER = re.compile(r'User "([^"]{1,256})"')
 
 
@@ -290,7 +294,7 @@ async def decide(
             requests=counter[0],
             transient=first.status >= 500 or first.status == 429,
         )
-    if pinned.status == 404 or (200 <= pinned.status < 300):
+    if pinned.status == 404 or (200 <= pinned.status < 300 and _resource_list(pinned.json())):
         return Verdict(
             "not-installed",
             "the mirrord operator is not installed in this cluster.",
@@ -311,7 +315,14 @@ async def decide(
             status=403,
             requests=counter[0],
         )
-    if pinned.status == 503:
+    if 200 <= pinned.status < 300:
+        # A proxy's page or garbage where an APIResourceList belongs: it says nothing.
+        what = (
+            f"the operator's API answered {_http_failure(first.status)}, and its discovery"
+            f" answered {_http_failure(pinned.status)} with a body that is not an API resource"
+            " list (a proxy in the way?)"
+        )
+    elif pinned.status == 503:
         what = "the operator's API service is unavailable (HTTP 503; are its pods running?)"
     else:
         what = (
