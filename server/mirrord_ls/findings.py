@@ -29,6 +29,10 @@ CODES: dict[str, str] = {
     "cluster-unreachable": "The cluster's API server cannot be reached.",
     "cluster-tls-error": "The TLS connection to the API server failed.",
     "cluster-auth-failed": "The cluster rejected the credentials, or none could be obtained.",
+    "target-not-found": "The target does not exist in its namespace (closest names given).",
+    "target-container-not-found": "The target has no container of that name.",
+    "target-requires-operator": "This kind of target needs the operator, which is off or absent.",
+    "target-forbidden": "You may not read the target's workload, so it cannot be checked.",
     "untrusted-credential-plugin": "A workspace kubeconfig names a program mirrord-ls won't run.",
 }
 

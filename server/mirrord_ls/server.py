@@ -406,6 +406,13 @@ class MirrordLanguageServer(LanguageServer):
         self.send_status()
         self.update_watches()
 
+    async def settled(self, uri: str) -> None:
+        """Wait for a pending check of `uri`, so an answer is about the latest text."""
+        pending = self._debounce.get(uri)
+        if pending is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(pending)
+
     def doc_version(self, uri: str) -> int | None:
         return self.workspace.get_text_document(uri).version
 
@@ -810,8 +817,17 @@ async def on_completion(
     lines = LineIndex(document.source)
     offset = lines.offset(params.position.line, params.position.character)
     existing: set[str] = set()
+    if state.analysis is not None and state.analysis.root is not None:
+        existing = {m.key for m in state.analysis.root.members}
     items = completion_mod.complete(document.source, offset, state.fmt, ls.schema, existing)
-    out = []
+    incomplete = False
+    context = completion_mod.cursor_context(document.source, offset, state.fmt)
+    if context is not None and context.kind == "value" and ls.settings.cluster.enabled:
+        from mirrord_ls.features.cluster_completion import cluster_values
+
+        more, incomplete = await cluster_values(ls, state, context)
+        items = [*more, *items]
+    out: list[types.CompletionItem] = []
     for item in items:
         start = lines.position(item.start)
         out.append(
@@ -833,10 +849,11 @@ async def on_completion(
                     ),
                     new_text=item.insert,
                 ),
-                filter_text=item.label,
+                filter_text=item.insert.strip('"'),
+                sort_text=f"{len(out):04d}",
             )
         )
-    return types.CompletionList(is_incomplete=False, items=out)
+    return types.CompletionList(is_incomplete=incomplete, items=out)
 
 
 @server.feature("mirrord/activeDocument")
@@ -858,10 +875,7 @@ async def cmd_recheck(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
         uri = args[0].uri
     targets = [ls.docs[uri]] if uri in ls.docs else list(ls.docs.values())
     for state in targets:
-        pending = ls._debounce.get(state.uri)
-        if pending is not None:  # read the latest text first
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(pending)
+        await ls.settled(state.uri)  # read the latest text first
     tasks = [ls.start_cluster_check(state, state.version, force=True) for state in targets]
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -920,3 +934,125 @@ async def on_workspace_pull(
                 )
             )
     return types.WorkspaceDiagnosticReport(items=items)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+)
+async def on_code_action(
+    ls: MirrordLanguageServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    from mirrord_ls.features.code_actions import actions_for
+
+    uri = params.text_document.uri
+    await ls.settled(uri)
+    state = ls.docs.get(uri)
+    if state is None or state.analysis is None:
+        return None
+    analysis = state.analysis
+    ours = [d for d in params.context.diagnostics if str(d.source or "").startswith("mirrord-ls")]
+    offsets = [
+        (
+            analysis.lines.offset(d.range.start.line, d.range.start.character),
+            analysis.lines.offset(d.range.end.line, d.range.end.character),
+        )
+        for d in ours
+    ]
+    result = []
+    for action in actions_for(analysis, ours, state.facts, uri, offsets):
+        edit = None
+        if action.edits:
+            edit = types.WorkspaceEdit(
+                changes={uri: [to_text_edit(analysis, e) for e in action.edits]}
+            )
+        command = None
+        if action.command is not None:
+            command = types.Command(
+                title=action.title, command=action.command[0], arguments=action.command[1]
+            )
+        result.append(
+            types.CodeAction(
+                title=action.title,
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[action.diagnostic] if action.diagnostic is not None else None,
+                edit=edit,
+                command=command,
+                is_preferred=action.preferred or None,
+            )
+        )
+    return result
+
+
+def to_text_edit(analysis: Analysis, edit: tuple[int, int, str]) -> types.TextEdit:
+    start = analysis.lines.position(edit[0])
+    end = analysis.lines.position(edit[1])
+    return types.TextEdit(
+        range=types.Range(
+            start=types.Position(line=start[0], character=start[1]),
+            end=types.Position(line=end[0], character=end[1]),
+        ),
+        new_text=edit[2],
+    )
+
+
+def _arg(args: tuple[Any, ...], name: str) -> Any:
+    if not args:
+        return None
+    first = args[0]
+    if isinstance(first, dict):
+        return first.get(name)
+    return getattr(first, name, None)
+
+
+@server.command("mirrord-ls.switchContext")
+async def cmd_switch_context(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
+    """Write `kube_context` into a config through workspace/applyEdit (never a kubeconfig)."""
+    from mirrord_ls.features.edits import set_top_level
+
+    uri = _arg(args, "uri") or ls.active_uri
+    context = _arg(args, "context")
+    state = ls.docs.get(uri) if isinstance(uri, str) else None
+    if state is None or state.analysis is None or not isinstance(context, str):
+        return {"applied": False, "reason": "no open mirrord config, or no context given"}
+    assert isinstance(uri, str)
+    edit = set_top_level(state.analysis, "kube_context", context)
+    if edit is None:
+        return {"applied": False, "reason": "the config is not an object"}
+    version = state.version if state.is_open else None
+    result = await ls.workspace_apply_edit_async(
+        types.ApplyWorkspaceEditParams(
+            label=f"mirrord: use context {context}",
+            edit=types.WorkspaceEdit(
+                document_changes=[
+                    types.TextDocumentEdit(
+                        text_document=types.OptionalVersionedTextDocumentIdentifier(
+                            uri=uri, version=version
+                        ),
+                        edits=[to_text_edit(state.analysis, edit)],
+                    )
+                ]
+            ),
+        )
+    )
+    return {"applied": bool(result.applied), "reason": result.failure_reason}
+
+
+@server.command("mirrord-ls.roleBinding")
+async def cmd_role_binding(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
+    """A ready-to-apply ClusterRoleBinding for the admin, shown as a document."""
+    from mirrord_ls.features.role_binding import role_binding_for
+
+    uri = _arg(args, "uri") or ls.active_uri
+    state = ls.docs.get(uri) if uri else None
+    facts = state.facts if state else None
+    if facts is None or facts.resolved is None:
+        return {"error": "no cluster is known for this config yet"}
+    result = await role_binding_for(ls.cluster_service(), facts)
+    path = result.get("path")
+    caps = ls.client_capabilities.window
+    if path and caps and caps.show_document and caps.show_document.support:
+        await ls.window_show_document_async(
+            types.ShowDocumentParams(uri=Path(path).as_uri(), take_focus=True)
+        )
+    return result

@@ -21,6 +21,8 @@ from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
 from mirrord_ls.cluster.api import ApiConnection
 from mirrord_ls.cluster.discovery import Verdict, decide
+from mirrord_ls.cluster.targets import Listing, TargetLookup, list_names, lookup_target
+from mirrord_ls.config.targets import Target, TargetError, target_from_config
 from mirrord_ls.findings import Finding, Severity
 
 CLUSTER_SOURCE = "mirrord-ls (cluster)"
@@ -29,6 +31,8 @@ POSITIVE_TTL = 300.0
 ERROR_TTL = 30.0
 TRANSIENT_TTL = (5.0, 60.0)  # first and longest backoff for passing failures
 MAX_CONCURRENT_CHECKS = 4  # a workspace with many contexts never storms API servers
+MAX_TARGET_ENTRIES = 512
+LISTING_TTL = 30.0
 
 
 @dataclass
@@ -45,6 +49,10 @@ class ClusterFacts:
     operator_setting: bool | None = None
     verdict: Verdict | None = None
     identity: kc.ClusterIdentity | None = None
+    resolved: kc.ResolvedCluster | None = None
+    trust: creds_mod.TrustPolicy | None = None
+    target: Target | None = None
+    target_lookup: TargetLookup | None = None
     watched: tuple[Path, ...] = ()
     """Files whose change may change these facts."""
 
@@ -89,6 +97,8 @@ class ClusterService:
         self._exec_cache = creds_mod.ExecCredentialCache()
         self._merged: dict[tuple[Any, ...], kc.MergedKubeconfig] = {}
         self._concurrency = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
+        self._targets: dict[tuple[Any, ...], tuple[TargetLookup, float]] = {}
+        self._listings: dict[tuple[Any, ...], tuple[Listing, float]] = {}
         self.checks_run = 0
         """How many discoveries actually went to a cluster (tests and benchmarks read it)."""
 
@@ -99,8 +109,12 @@ class ClusterService:
             self._merged.clear()
             self._exec_cache.invalidate()
             return
-        for identity in identities:
+        gone = set(identities)
+        for identity in gone:
             self._cache.pop(identity, None)
+        for store in (self._targets, self._listings):
+            for key in [k for k in store if k[0] in gone]:
+                del store[key]
 
     def due(self, identity: kc.ClusterIdentity, period: float) -> bool:
         """Is a periodic re-check of `identity` due? Repeated failures back off."""
@@ -267,38 +281,147 @@ class ClusterService:
         facts.namespace = resolved.namespace
         facts.user = resolved.user_name
         facts.identity = resolved.identity
-        if setting.value is False:
-            return result  # operator: false: mirrord never asks the operator, nor do we
-
-        verdict_anchor = _anchor(analysis, ("operator",), ("kube_context",), ("kubeconfig",))
+        facts.resolved = resolved
         trust = creds_mod.TrustPolicy.for_workspace(
             [p for p in workspace_folders], source, trusted=trusted
         )
+        facts.trust = trust
+        verdict_anchor = _anchor(analysis, ("operator",), ("kube_context",), ("kubeconfig",))
+        target, target_path = target_from_config(analysis.value(("target",)))
+        target_span = _anchor(analysis, target_path) if target_path else verdict_anchor
+        if isinstance(target, TargetError):
+            add("invalid-value", "error", target_span, target.message)
+            target = None
+        elif isinstance(target, Target) and target.kind == "targetless":
+            target = None
+        facts.target = target
+        if target is not None and target.needs_operator and setting.value is False:
+            add(
+                "target-requires-operator",
+                "error",
+                target_span,
+                f"A {target.kind} target needs the mirrord operator, but operator is false:"
+                " mirrord will refuse it. Use a pod, deployment or rollout target, or the"
+                " operator.",
+            )
+        if setting.value is not False:
+            try:
+                verdict = await self._verdict(resolved, setting.value, trust, env, force=force)
+            except creds_mod.UntrustedCredentialPlugin as exc:
+                add(
+                    "untrusted-credential-plugin",
+                    "warning" if setting.value is None else "error",
+                    verdict_anchor,
+                    f"{exc} mirrord-ls did not run it, so the cluster was not checked. Trust"
+                    " this workspace (VS Code: Manage Workspace Trust; or set"
+                    " mirrordLs.trustWorkspaceKubeconfigs; `check --trust-workspace`) to let"
+                    " it run.",
+                )
+                return result
+            except creds_mod.CredentialError as exc:
+                add(
+                    "cluster-auth-failed",
+                    _severity(setting.value, "warning"),
+                    verdict_anchor,
+                    f"No credentials for context {resolved.context_name}: {exc}",
+                )
+                return result
+            facts.verdict = verdict
+            finding = verdict_finding(verdict, setting.value, resolved, verdict_anchor)
+            if finding is not None:
+                result.findings.append(finding)
+            if verdict.kind not in ("installed", "not-installed", "forbidden"):
+                return result  # the cluster is in trouble: one finding says so
+            if target is not None and target.needs_operator and verdict.kind == "not-installed":
+                add(
+                    "target-requires-operator",
+                    "error",
+                    target_span,
+                    f"A {target.kind} target needs the mirrord operator, which is not installed"
+                    f" in context {resolved.context_name}.",
+                )
+        if target is None:
+            return result
         try:
-            verdict = await self._verdict(resolved, setting.value, trust, env, force=force)
-        except creds_mod.UntrustedCredentialPlugin as exc:
-            add(
-                "untrusted-credential-plugin",
-                "warning" if setting.value is None else "error",
-                verdict_anchor,
-                f"{exc} mirrord-ls did not run it, so the operator was not checked. Trust this"
-                " workspace (VS Code: Manage Workspace Trust; or set"
-                " mirrordLs.trustWorkspaceKubeconfigs; `check --trust-workspace`) to let it run.",
-            )
-            return result
-        except creds_mod.CredentialError as exc:
-            add(
-                "cluster-auth-failed",
-                _severity(setting.value, "warning"),
-                verdict_anchor,
-                f"No credentials for context {resolved.context_name}: {exc}",
-            )
-            return result
-        facts.verdict = verdict
-        finding = verdict_finding(verdict, setting.value, resolved, verdict_anchor)
+            lookup = await self.lookup(resolved, target, trust, env, force=force)
+        except creds_mod.CredentialError:
+            return result  # said above when the operator is asked; nothing to add otherwise
+        facts.target_lookup = lookup
+        finding = target_finding(lookup, target, setting.value, target_span)
         if finding is not None:
             result.findings.append(finding)
         return result
+
+    async def connection(
+        self, resolved: kc.ResolvedCluster, trust: creds_mod.TrustPolicy, env: dict[str, str]
+    ) -> ApiConnection:
+        """The API connection for a cluster identity (credentials obtained on first use)."""
+        identity = resolved.identity
+        conn = self._connections.get(identity)
+        if conn is not None:
+            return conn
+        credentials = await creds_mod.get_credentials(
+            resolved, trust=trust, cache=self._exec_cache, base_env=env
+        )
+        conn = self._connections.get(identity)
+        if conn is None:
+            insecure = resolved.insecure_skip_tls_verify
+            raw = env.get(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES)
+            if raw is not None:
+                parsed = kc.parse_env_bool(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES, raw)
+                insecure = parsed if isinstance(parsed, bool) else insecure
+            conn = ApiConnection(resolved, credentials, accept_invalid_certificates=insecure)
+            self._connections[identity] = conn
+        return conn
+
+    async def lookup(
+        self,
+        resolved: kc.ResolvedCluster,
+        target: Target,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+        *,
+        force: bool = False,
+    ) -> TargetLookup:
+        namespace = target.namespace or resolved.namespace or "default"
+        key = (resolved.identity, target.display, namespace)
+        hit = self._targets.get(key)
+        if hit is not None and not force and hit[1] > time.monotonic():
+            return hit[0]
+        conn = await self.connection(resolved, trust, env)
+        async with self._concurrency:
+            result = await lookup_target(conn.request, target, namespace, self.timeout)
+        ttl = ERROR_TTL if result.kind == "error" else POSITIVE_TTL
+        self._targets[key] = (result, time.monotonic() + ttl)
+        while len(self._targets) > MAX_TARGET_ENTRIES:
+            self._targets.pop(next(iter(self._targets)))
+        return result
+
+    async def listing(
+        self,
+        resolved: kc.ResolvedCluster,
+        kind: str,
+        namespace: str,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+    ) -> Listing:
+        """Names of `kind` in `namespace` (kind "namespace": the namespaces), cached."""
+        key = (resolved.identity, kind, namespace)
+        hit = self._listings.get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        conn = await self.connection(resolved, trust, env)
+        result = await list_names(conn.request, kind, namespace, min(self.timeout, 5.0))
+        self._listings[key] = (result, time.monotonic() + LISTING_TTL)
+        while len(self._listings) > MAX_TARGET_ENTRIES:
+            self._listings.pop(next(iter(self._listings)))
+        return result
+
+    def cached_listing(
+        self, identity: kc.ClusterIdentity, kind: str, namespace: str
+    ) -> Listing | None:
+        hit = self._listings.get((identity, kind, namespace))
+        return hit[0] if hit is not None else None
 
     async def _verdict(
         self,
@@ -333,18 +456,7 @@ class ClusterService:
         env: dict[str, str],
     ) -> Verdict:
         identity = resolved.identity
-        credentials = await creds_mod.get_credentials(
-            resolved, trust=trust, cache=self._exec_cache, base_env=env
-        )
-        conn = self._connections.get(identity)
-        if conn is None:
-            insecure = resolved.insecure_skip_tls_verify
-            raw = env.get(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES)
-            if raw is not None:
-                parsed = kc.parse_env_bool(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES, raw)
-                insecure = parsed if isinstance(parsed, bool) else insecure
-            conn = ApiConnection(resolved, credentials, accept_invalid_certificates=insecure)
-            self._connections[identity] = conn
+        conn = await self.connection(resolved, trust, env)
         async with self._concurrency:
             self.checks_run += 1
             verdict = await decide(
@@ -424,6 +536,52 @@ def verdict_finding(
         )
         code, severity = "cluster-auth-failed", _severity(setting, "warning")
     return Finding(code, severity, span[0], span[1], message, source=CLUSTER_SOURCE, data=data)
+
+
+def target_finding(
+    lookup: TargetLookup, target: Target, setting: bool | None, span: tuple[int, int]
+) -> Finding | None:
+    if lookup.kind == "found":
+        return None
+    data: dict[str, Any] = {"namespace": lookup.namespace, "suggestions": list(lookup.suggestions)}
+    if lookup.kind == "not-found":
+        hint = f" Closest: {', '.join(lookup.suggestions)}." if lookup.suggestions else ""
+        return Finding(
+            "target-not-found",
+            "error",
+            *span,
+            f"The target {lookup.detail}: mirrord will fail to start.{hint}",
+            source=CLUSTER_SOURCE,
+            data=data,
+        )
+    if lookup.kind == "container-not-found":
+        return Finding(
+            "target-container-not-found",
+            "error",
+            *span,
+            f"The target {lookup.detail}.",
+            source=CLUSTER_SOURCE,
+            data=data,
+        )
+    if lookup.kind == "forbidden":
+        return Finding(
+            "target-forbidden",
+            "warning",
+            *span,
+            f"Cannot check the target: {lookup.detail}. mirrord needs to read it too.",
+            source=CLUSTER_SOURCE,
+            data=data,
+        )
+    if setting is False:  # no operator verdict said the cluster is in trouble: say it here
+        return Finding(
+            "cluster-unreachable",
+            "warning",
+            *span,
+            f"Cannot check the target {target.display}: {lookup.detail}.",
+            source=CLUSTER_SOURCE,
+            data=data,
+        )
+    return None
 
 
 def check_cluster_many(

@@ -43,6 +43,29 @@ def cluster_hover(path: tuple[Any, ...], facts: Any) -> str | None:
             f"**Context `{facts.context}`**\n\n- server: {facts.server}\n- user: {facts.user}\n"
             f"- namespace: {facts.namespace}"
         )
+    if key == "target" and getattr(facts, "target", None) is not None:
+        target = facts.target
+        lookup = facts.target_lookup
+        lines = [f"**Target `{target.display}`** ({target.kind})"]
+        if lookup is None:
+            lines.append("- not checked in the cluster yet")
+        else:
+            lines.append(f"- namespace: {lookup.namespace}")
+            exists = {
+                "found": "exists",
+                "not-found": "does not exist",
+                "container-not-found": "exists, but not that container",
+                "forbidden": "unknown: you may not read it",
+                "error": "unknown: the cluster did not answer",
+            }[lookup.kind]
+            lines.append(f"- {exists}")
+            if lookup.containers:
+                lines.append(f"- containers: {', '.join(lookup.containers)}")
+            if lookup.ready:
+                lines.append(f"- {lookup.ready}")
+        if target.needs_operator:
+            lines.append("- needs the mirrord operator")
+        return "\n".join(lines)
     if key == "kubeconfig":
         files = "\n".join(f"- `{p}`" for p in facts.kubeconfig_files)
         return f"**Kubeconfig** (from {facts.kubeconfig_origin}):\n\n{files}"
