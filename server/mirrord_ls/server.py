@@ -791,9 +791,23 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
         return None
     markdown, path = found
     if state.facts is not None:
-        from mirrord_ls.features.cluster_hover import cluster_hover
+        from mirrord_ls.features.cluster_hover import cluster_hover, oss_hover
 
         extra = cluster_hover(path, state.facts)
+        facts = state.facts
+        if path == ("agent", "namespace") and facts.resolved is not None and facts.trust:
+            namespace = analysis.value(path)
+            if isinstance(namespace, str) and namespace:
+                try:
+                    perms = await asyncio.wait_for(
+                        ls.cluster_service().oss_permissions(
+                            facts.resolved, namespace, facts.trust, dict(os.environ)
+                        ),
+                        2.0,
+                    )
+                    extra = oss_hover(namespace, perms)
+                except Exception as exc:  # hover must answer, whatever the cluster does
+                    extra = f"Permissions in `{namespace}` could not be checked: {exc}"
         if extra:
             markdown = f"{extra}\n\n---\n\n{markdown}"
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))

@@ -238,3 +238,25 @@ async def test_switch_context_edits_the_config_not_the_kubeconfig(
         assert edit.new_text == 'kube_context = "forbidden"\n'
         assert edit.range.start.line == 1  # after the leading comment
     assert clusters.kubeconfig.read_bytes() == before
+
+
+async def test_hover_on_agent_namespace_says_what_oss_mode_may_do(
+    clusters: DemoClusters, tmp_path: Path
+) -> None:
+    config = tmp_path / "app-mirrord.json"
+    config.write_text('{"kube_context": "healthy", "agent": {"namespace": "default"}}')
+    async with lsp_session(tmp_path, env={"KUBECONFIG": str(clusters.kubeconfig)}) as lsp:
+        uri = open_document(lsp, config, "json")
+        await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mirrord-ls.recheck", arguments=[{"uri": uri}])
+        )
+        hover = await lsp.text_document_hover_async(
+            types.HoverParams(
+                text_document=doc_id(uri), position=types.Position(line=0, character=42)
+            )
+        )
+        assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+        text = hover.contents.value
+        assert "without the operator" in text
+        assert "`create jobs (batch)`: denied" in text  # the demo users only read workloads
+        assert "`list pods`: allowed" in text

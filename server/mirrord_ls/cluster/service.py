@@ -19,7 +19,7 @@ from typing import Any
 
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
-from mirrord_ls.cluster.api import ApiConnection
+from mirrord_ls.cluster.api import ApiConnection, TransportError
 from mirrord_ls.cluster.discovery import Verdict, decide
 from mirrord_ls.cluster.targets import Listing, TargetLookup, list_names, lookup_target
 from mirrord_ls.config.targets import Target, TargetError, target_from_config
@@ -32,6 +32,15 @@ ERROR_TTL = 30.0
 TRANSIENT_TTL = (5.0, 60.0)  # first and longest backoff for passing failures
 MAX_CONCURRENT_CHECKS = 4  # a workspace with many contexts never storms API servers
 MAX_TARGET_ENTRIES = 512
+# What mirrord needs to run without the operator (it creates the agent itself).
+OSS_PERMISSIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("batch", "jobs", "", "create"),
+    ("", "pods", "", "get"),
+    ("", "pods", "", "list"),
+    ("", "pods", "", "watch"),
+    ("", "pods", "portforward", "create"),
+    ("", "pods", "ephemeralcontainers", "update"),
+)
 LISTING_TTL = 30.0
 
 
@@ -99,6 +108,7 @@ class ClusterService:
         self._concurrency = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
         self._targets: dict[tuple[Any, ...], tuple[TargetLookup, float]] = {}
         self._listings: dict[tuple[Any, ...], tuple[Listing, float]] = {}
+        self._perms: dict[tuple[Any, ...], tuple[list[tuple[str, bool | None]], float]] = {}
         self.checks_run = 0
         """How many discoveries actually went to a cluster (tests and benchmarks read it)."""
 
@@ -112,7 +122,7 @@ class ClusterService:
         gone = set(identities)
         for identity in gone:
             self._cache.pop(identity, None)
-        for store in (self._targets, self._listings):
+        for store in (self._targets, self._listings, self._perms):
             for key in [k for k in store if k[0] in gone]:
                 del store[key]
 
@@ -416,6 +426,58 @@ class ClusterService:
         while len(self._listings) > MAX_TARGET_ENTRIES:
             self._listings.pop(next(iter(self._listings)))
         return result
+
+    async def oss_permissions(
+        self,
+        resolved: kc.ResolvedCluster,
+        namespace: str,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+    ) -> list[tuple[str, bool | None]]:
+        """What mirrord needs without the operator in `namespace`, each asked with a
+        SelfSubjectAccessReview: (permission, allowed; None when the cluster did not say)."""
+        key = (resolved.identity, namespace)
+        hit = self._perms.get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        conn = await self.connection(resolved, trust, env)
+        results: list[tuple[str, bool | None]] = []
+        for group, resource, subresource, verb in OSS_PERMISSIONS:
+            name = f"{verb} {resource}{'/' + subresource if subresource else ''}"
+            if group:
+                name += f" ({group})"
+            body = {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {
+                    "resourceAttributes": {
+                        "group": group,
+                        "resource": resource,
+                        "subresource": subresource,
+                        "verb": verb,
+                        "namespace": namespace,
+                    }
+                },
+            }
+            allowed: bool | None = None
+            try:
+                response = await conn.request(
+                    "POST",
+                    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                    body=body,
+                    timeout=min(self.timeout, 5.0),
+                )
+                doc = response.json()
+                status = doc.get("status") if isinstance(doc, dict) else None
+                if 200 <= response.status < 300 and isinstance(status, dict):
+                    allowed = status.get("allowed") is True
+            except TransportError:
+                pass
+            results.append((name, allowed))
+        self._perms[key] = (results, time.monotonic() + LISTING_TTL)
+        while len(self._perms) > MAX_TARGET_ENTRIES:
+            self._perms.pop(next(iter(self._perms)))
+        return results
 
     def cached_listing(
         self, identity: kc.ClusterIdentity, kind: str, namespace: str
