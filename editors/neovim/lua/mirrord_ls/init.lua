@@ -239,7 +239,12 @@ function M.attach(bufnr)
   local root = M.root_dir(buf_path(bufnr))
   local config = make_config(root)
   if vim.lsp.start then -- Neovim 0.8+: reuses a client with the same name and root_dir
-    return vim.lsp.start(config, { bufnr = bufnr })
+    local client_id
+    -- 0.8's vim.lsp.start attaches the current buffer: make `bufnr` current for the call.
+    vim.api.nvim_buf_call(bufnr, function()
+      client_id = vim.lsp.start(config, { bufnr = bufnr })
+    end)
+    return client_id
   end
   -- Neovim 0.7
   local client_id = clients_by_root[root]
