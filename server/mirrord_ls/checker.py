@@ -14,9 +14,9 @@ from typing import Any
 from mirrord_ls.config import schema as schema_mod
 from mirrord_ls.config.analyze import analyze
 from mirrord_ls.config.document import LineIndex
-from mirrord_ls.config.files import config_format
-from mirrord_ls.features.diagnostics import to_json
+from mirrord_ls.config.files import config_format, git_branch_for
 from mirrord_ls.findings import Finding
+from mirrord_ls.findings import finding_json as to_json
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -107,8 +107,6 @@ def check_files(
             ]
             lines = LineIndex(text)
         else:
-            from mirrord_ls.server import git_branch_for
-
             analysis = analyze(text, fmt, schema, env, git_branch_for(str(abs_path)))
             findings = list(analysis.findings)
             lines = analysis.lines

@@ -46,3 +46,22 @@ class Finding:
     message: str
     source: str = "mirrord-ls"
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def finding_json(lines: Any, finding: Finding) -> dict[str, Any]:
+    """The `check --format json` shape: LSP positions (0-based, UTF-16), severity in words.
+
+    `lines` is a `config.document.LineIndex`; no LSP library is needed (keeps `check` fast).
+    """
+    start = lines.position(finding.start)
+    end = lines.position(max(finding.end, finding.start))
+    return {
+        "range": {
+            "start": {"line": start[0], "character": start[1]},
+            "end": {"line": end[0], "character": end[1]},
+        },
+        "severity": finding.severity,
+        "code": finding.code,
+        "source": finding.source,
+        "message": finding.message,
+    }

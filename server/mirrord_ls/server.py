@@ -28,7 +28,7 @@ from pygls.uris import to_fs_path
 from mirrord_ls import __version__
 from mirrord_ls.config import schema as schema_mod
 from mirrord_ls.config.analyze import Analysis, analyze
-from mirrord_ls.config.files import Format, config_format
+from mirrord_ls.config.files import Format, config_format, git_branch_for
 from mirrord_ls.config.schema import Schema
 from mirrord_ls.features import completion as completion_mod
 from mirrord_ls.features import hover as hover_mod
@@ -74,26 +74,6 @@ class DocState:
     is_open: bool = True
     """False for a workspace config read from disk (not open in the editor)."""
     disk_text: str | None = None
-
-
-def git_branch_for(path: str | None) -> str | None:
-    """The checked-out branch, read from `.git/HEAD` without running git.
-
-    Running `git` in an untrusted repository could run programs its config
-    names (fsmonitor), so the file is read instead.
-    """
-    if not path:
-        return None
-    current = Path(path).resolve().parent
-    for folder in (current, *current.parents):
-        head = folder / ".git" / "HEAD"
-        try:
-            content = head.read_text("utf-8", errors="replace").strip()
-        except OSError:
-            continue
-        prefix = "ref: refs/heads/"
-        return content[len(prefix) :] if content.startswith(prefix) else None
-    return None
 
 
 def cluster_inputs(analysis: Analysis) -> tuple[Any, ...]:
@@ -364,9 +344,12 @@ class MirrordLanguageServer(LanguageServer):
         if not (window and window.work_done_progress):
             return None
         token = f"mirrord-ls-check-{id(task)}"
-        try:
-            await asyncio.wait_for(self.work_done_progress.create_async(token), 2)
-        except Exception:  # a client that refuses progress still gets its diagnostics
+        created = asyncio.ensure_future(self.work_done_progress.create_async(token))
+        done, _ = await asyncio.wait({created}, timeout=2)
+        if not done or created.exception() is not None:
+            # A busy or refusing client still gets its diagnostics; the late answer is
+            # left to pygls (cancelling its future would make it fail on that answer).
+            created.add_done_callback(lambda f: f.cancelled() or f.exception())
             return None
         name = Path(to_fs_path(state.uri) or state.uri).name
         self.work_done_progress.begin(
@@ -670,9 +653,11 @@ def on_initialize(ls: MirrordLanguageServer, params: types.InitializeParams) -> 
     options = params.initialization_options
     ls.init_options = options if isinstance(options, dict) else {}
     text_caps = params.capabilities.text_document
-    ls.pull_mode = bool(text_caps and text_caps.diagnostic)
     ws = params.capabilities.workspace
     ls.refresh_support = bool(ws and ws.diagnostics and ws.diagnostics.refresh_support)
+    # Pull only where the server can say "pull again" when the cluster answers later;
+    # otherwise push, so late verdicts always reach the editor.
+    ls.pull_mode = bool(text_caps and text_caps.diagnostic) and ls.refresh_support
 
 
 @server.feature(types.INITIALIZED)
@@ -761,8 +746,10 @@ async def on_pull(
 ) -> types.DocumentDiagnosticReport:
     uri = params.text_document.uri
     state = ls.docs.get(uri)
-    if state is None:
-        return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="closed")
+    if state is None or not ls.pull_mode:
+        # Not pulling (the client cannot be told to pull again): diagnostics are pushed,
+        # and an empty report here keeps them from showing twice.
+        return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="push")
     pending = ls._debounce.get(uri)
     if pending is not None:
         with contextlib.suppress(asyncio.CancelledError):
@@ -890,6 +877,10 @@ async def cmd_recheck(ls: MirrordLanguageServer, *args: Any) -> dict[str, Any]:
     targets = [ls.docs[uri]] if uri in ls.docs else list(ls.docs.values())
     for state in targets:
         await ls.settled(state.uri)  # read the latest text first
+    if not ls.settings.cluster.enabled:
+        for state in targets:
+            ls.schedule(state.uri, 0)
+        return ls.current_status()
     tasks = [ls.start_cluster_check(state, state.version, force=True) for state in targets]
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)

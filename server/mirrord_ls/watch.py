@@ -80,6 +80,13 @@ class FileWatcher:
 
     def _arrived(self, path: Path, from_root: bool) -> None:
         if not from_root and path not in self._files:
+            if any(f.is_relative_to(path) for f in self._files):
+                # A folder on the way to a missing file appeared: watch deeper, and
+                # report the files that now exist.
+                self.watch_files(self._files)
+                for f in self._files:
+                    if f.is_relative_to(path) and f.exists():
+                        self._arrived(f, False)
             return
         self._pending.add(path)
         if self._timer is not None:
@@ -101,12 +108,13 @@ class FileWatcher:
         self._files = wanted
         dirs: dict[Path, bool] = {}
         for f in wanted:
-            # The nearest existing folder: a missing kubeconfig may appear later, and then
-            # its folders too, so an ancestor is watched recursively.
+            # The nearest existing folder: a missing kubeconfig may appear later. Never
+            # recursive (a missing ~/.kube would mean watching all of HOME): when a folder
+            # on the way is created, the watches are laid again one level deeper.
             d = f.parent
             while not d.is_dir() and d != d.parent:
                 d = d.parent
-            dirs[d] = dirs.get(d, False) or d != f.parent
+            dirs[d] = False
         for d in list(self._dir_watches):
             if d not in dirs or self._dir_watches[d][1] != dirs[d]:
                 with contextlib.suppress(Exception):

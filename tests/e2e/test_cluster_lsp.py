@@ -109,13 +109,17 @@ async def test_edits_of_unrelated_fields_send_no_request(
     async with lsp_session(tmp_path, env={"KUBECONFIG": str(clusters.kubeconfig)}) as lsp:
         uri = open_document(lsp, config, "json")
         await wait_for_diagnostics(lsp, uri)
-        await asyncio.to_thread(server.log.wait_for, 1, OPERATOR, timeout=10)
+        # recheck answers once the verdict and the target lookup are in.
+        await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mirrord-ls.recheck", arguments=[{"uri": uri}])
+        )
         before = server.log.count()
         for version in range(2, 6):
             change_document(
                 lsp,
                 uri,
-                f'{{"kube_context": "healthy", "target": "deployment/web{version}"}}',
+                '{"kube_context": "healthy", "target": "deployment/web",'
+                f' "agent": {{"ttl": {version}}}}}',
                 version,
             )
         # A recheck of all documents waits for every cluster check to finish.

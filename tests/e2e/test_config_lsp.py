@@ -185,7 +185,10 @@ async def test_pull_diagnostics(workspace: Path, reference_schema: Path) -> None
         text_document=types.TextDocumentClientCapabilities(
             diagnostic=types.DiagnosticClientCapabilities(dynamic_registration=False)
         ),
-        workspace=types.WorkspaceClientCapabilities(configuration=True),
+        workspace=types.WorkspaceClientCapabilities(
+            configuration=True,
+            diagnostics=types.DiagnosticWorkspaceClientCapabilities(refresh_support=True),
+        ),
     )
     async with lsp_session(workspace, capabilities=caps, settings=offline(reference_schema)) as lsp:
         uri = open_document(lsp, workspace / "app-mirrord.toml", "toml")

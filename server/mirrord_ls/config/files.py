@@ -7,7 +7,7 @@ extension, as mirrord decides it (`.json` or none, `.toml`, `.yaml`/`.yml`).
 from __future__ import annotations
 
 from fnmatch import fnmatch
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Literal
 
 Format = Literal["json", "toml", "yaml"]
@@ -49,3 +49,23 @@ def is_mirrord_config(path: str | PurePath) -> bool:
         return True
     stem = name.rsplit(".", 1)[0]
     return fnmatch(stem, "*mirrord")
+
+
+def git_branch_for(path: str | None) -> str | None:
+    """The checked-out branch, read from `.git/HEAD` without running git.
+
+    Running `git` in an untrusted repository could run programs its config
+    names (fsmonitor), so the file is read instead.
+    """
+    if not path:
+        return None
+    current = Path(path).resolve().parent
+    for folder in (current, *current.parents):
+        head = folder / ".git" / "HEAD"
+        try:
+            content = head.read_text("utf-8", errors="replace").strip()
+        except OSError:
+            continue
+        prefix = "ref: refs/heads/"
+        return content[len(prefix) :] if content.startswith(prefix) else None
+    return None

@@ -50,18 +50,27 @@ class Schema:
     source: str  # "configured" | "published" | "published (cached)" | "built-in"
     location: str
     partial: bool = False  # the built-in subset: never flag fields it does not know
-    _validator: list[Any] = field(default_factory=list, compare=False, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Derived once per schema: the validator, the schema as text."""
+
+    def validator(self) -> Any:
+        if "validator" not in self._cache:
+            from jsonschema import Draft202012Validator
+
+            self._cache["validator"] = Draft202012Validator(self.document)
+        return self._cache["validator"]
+
+    @property
+    def fingerprint(self) -> str:
+        """The schema as text, for cheap "does it use X at all" questions."""
+        if "text" not in self._cache:
+            self._cache["text"] = json.dumps(self.document, sort_keys=True)
+        text: str = self._cache["text"]
+        return text
 
     @property
     def label(self) -> str:
         return f"{self.source} schema ({self.location})"
-
-    def validator(self) -> Any:
-        if not self._validator:
-            from jsonschema import Draft202012Validator
-
-            self._validator.append(Draft202012Validator(self.document))
-        return self._validator[0]
 
     # -- navigation --------------------------------------------------------
     def resolve(self, node: Any) -> Any:
@@ -202,7 +211,10 @@ def load_cached_published() -> Schema | None:
     body_path, _ = _cache_paths()
     try:
         doc = json.loads(body_path.read_bytes())
-        return Schema(_check_document(doc, str(body_path)), "published (cached)", published_url())
+        if not isinstance(doc, dict):
+            return None
+        # Checked against the meta-schema when it was fetched; not again on every start.
+        return Schema(doc, "published (cached)", published_url())
     except (OSError, ValueError, SchemaError):
         return None
 

@@ -294,13 +294,26 @@ class _Converter:
 
 def deprecated_findings(root: Node, schema: Schema) -> list[Finding]:
     out: list[Finding] = []
+    if '"deprecated"' not in schema.fingerprint:
+        return out  # most schemas deprecate nothing: skip the walk
 
-    def walk(node: Node, path: Path) -> None:
+    def walk(node: Node, path: Path, here: list[Any]) -> None:
+        if node.kind == "array":
+            items = [
+                b["items"]
+                for s in here
+                for b in schema.branches(s)
+                if isinstance(b.get("items"), dict)
+            ]
+            if items:
+                for item in node.items:
+                    walk(item, path, [schema.resolve(i) for i in items])
+            return
         if node.kind != "object":
             return
         for m in node.members:
             sub_path = (*path, m.key)
-            schemas = schema.at(sub_path)
+            schemas = [schema.resolve(p) for s in here for p in schema.property_schemas(s, m.key)]
             if any(s.get("deprecated") is True for s in schemas):
                 note = next((s.get("description") for s in schemas if s.get("description")), "")
                 first = note.strip().split("\n")[0] if note else ""
@@ -314,9 +327,10 @@ def deprecated_findings(root: Node, schema: Schema) -> list[Finding]:
                         data={"path": list(sub_path)},
                     )
                 )
-            walk(m.value, sub_path)
+            if schemas:
+                walk(m.value, sub_path, schemas)
 
-    walk(root, ())
+    walk(root, (), [schema.document])
     return out
 
 

@@ -6,8 +6,6 @@ reports; the CLI uses the same conversion so the editor and `check` agree.
 
 from __future__ import annotations
 
-from typing import Any
-
 from lsprotocol import types
 
 from mirrord_ls.config.document import LineIndex
@@ -39,18 +37,3 @@ def to_diagnostic(lines: LineIndex, finding: Finding) -> types.Diagnostic:
         source=finding.source,
         data=finding.data or None,
     )
-
-
-def to_json(lines: LineIndex, finding: Finding) -> dict[str, Any]:
-    """The `check --format json` shape: LSP positions, severity in words."""
-    r = finding_range(lines, finding)
-    return {
-        "range": {
-            "start": {"line": r.start.line, "character": r.start.character},
-            "end": {"line": r.end.line, "character": r.end.character},
-        },
-        "severity": finding.severity,
-        "code": finding.code,
-        "source": finding.source,
-        "message": finding.message,
-    }
