@@ -185,3 +185,30 @@ def test_twenty_configs_on_one_context_cost_one_check(
     assert len(data) == 20
     assert all(d["diagnostics"][0]["code"] == "operator-forbidden" for d in data)
     assert server.log.count(path=OPERATOR) - before == 1
+
+
+@pytest.mark.parametrize(
+    ("config_value", "env", "code"),
+    [
+        (None, {}, "cluster-tls-error"),
+        (True, {}, None),
+        (True, {"MIRRORD_ACCEPT_INVALID_CERTIFICATES": "false"}, "cluster-tls-error"),
+        (None, {"MIRRORD_ACCEPT_INVALID_CERTIFICATES": "true"}, None),
+    ],
+)
+def test_accept_invalid_certificates_precedence(
+    clusters: DemoClusters,
+    tmp_path: Path,
+    config_value: bool | None,
+    env: dict[str, str],
+    code: str | None,
+) -> None:
+    body: dict[str, Any] = {"kube_context": "wrong-name"}
+    if config_value is not None:
+        body["accept_invalid_certificates"] = config_value
+    config = tmp_path / "work" / "app-mirrord.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps(body))
+    diagnostics = run_check(config, clusters.kubeconfig, env)
+    cluster = [d["code"] for d in diagnostics if d["source"] == "mirrord-ls (cluster)"]
+    assert cluster == ([code] if code else [])

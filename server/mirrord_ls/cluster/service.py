@@ -10,6 +10,7 @@ each verdict lives here, next to the verdict it explains.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import Iterable
@@ -286,6 +287,26 @@ class ClusterService:
             else:
                 add("kubeconfig-invalid", "error", kube_anchor, f"{resolved.message}.")
             return result
+        # MIRRORD_ACCEPT_INVALID_CERTIFICATES > accept_invalid_certificates > the kubeconfig's
+        # insecure-skip-tls-verify. It changes what the cluster answers, so it joins the key.
+        config_insecure = analysis.value(("accept_invalid_certificates",))
+        insecure = kc.accept_invalid_certificates(
+            env,
+            config_insecure if isinstance(config_insecure, bool) else None,
+            resolved.insecure_skip_tls_verify,
+        )
+        if isinstance(insecure, kc.InvalidEnvValue):
+            add("invalid-value", "error", kube_anchor, insecure.message)
+            return result
+        if insecure.value != resolved.insecure_skip_tls_verify:
+            resolved = dataclasses.replace(
+                resolved,
+                insecure_skip_tls_verify=insecure.value,
+                identity=dataclasses.replace(
+                    resolved.identity,
+                    trust=f"{resolved.identity.trust}:insecure={insecure.value}",
+                ),
+            )
         facts.context = resolved.context_name
         facts.server = resolved.server
         facts.namespace = resolved.namespace
@@ -375,12 +396,9 @@ class ClusterService:
         )
         conn = self._connections.get(identity)
         if conn is None:
-            insecure = resolved.insecure_skip_tls_verify
-            raw = env.get(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES)
-            if raw is not None:
-                parsed = kc.parse_env_bool(kc.MIRRORD_ACCEPT_INVALID_CERTIFICATES, raw)
-                insecure = parsed if isinstance(parsed, bool) else insecure
-            conn = ApiConnection(resolved, credentials, accept_invalid_certificates=insecure)
+            conn = ApiConnection(
+                resolved, credentials, accept_invalid_certificates=resolved.insecure_skip_tls_verify
+            )
             self._connections[identity] = conn
         return conn
 
