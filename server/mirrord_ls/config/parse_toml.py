@@ -14,10 +14,9 @@ import re
 import tomllib
 from typing import Any
 
-from mirrord_ls.config.document import Member, Node, Parsed, SyntaxIssue
-from mirrord_ls.config.recovery import blank_line, line_span
+from mirrord_ls.config.document import Member, Node, Parsed
+from mirrord_ls.config.recovery import read_recovering
 
-_MAX_RECOVERIES = 8
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _WS = re.compile(r"[ \t]*")
 _WS_NL = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")
@@ -214,7 +213,7 @@ def _attach_values(node: Node, value: Any) -> None:
         node.value = _plain(value)
 
 
-def _error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, str]:
+def _error(exc: Exception, text: str) -> tuple[int, str]:
     message = str(exc)
     m = _POSITION.search(message)
     offset = len(text)
@@ -227,33 +226,18 @@ def _error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, str]:
 
 
 def parse_toml(text: str) -> Parsed:
-    issues: list[SyntaxIssue] = []
-    work = text
-    for _attempt in range(_MAX_RECOVERIES + 1):
-        try:
-            data = tomllib.loads(work)
-        except tomllib.TOMLDecodeError as exc:
-            offset, message = _error(exc, work)
-            start, end = line_span(work, offset)
-            issues.append(SyntaxIssue(start, end, message))
-            blanked = blank_line(work, offset)
-            if blanked == work:
-                return Parsed(None, issues, complete=False)
-            work = blanked
-            continue
-        except RecursionError:
-            issues.append(SyntaxIssue(0, 1, "Nesting is too deep to read."))
-            return Parsed(None, issues, complete=False)
-        try:
-            root = _Scanner(work).scan()
-        except (_ScanError, RecursionError, tomllib.TOMLDecodeError):
-            # The scanner lost its way on valid TOML: keep the values, without
-            # precise spans, rather than dropping the file.
-            root = Node("object", 0, len(text))
-            _fill_without_spans(root, data, len(text))
-        _attach_values(root, data)
-        return Parsed(root, issues, complete=not issues)
-    return Parsed(None, issues, complete=False)
+    data, work, issues = read_recovering(text, tomllib.loads, tomllib.TOMLDecodeError, _error)
+    if data is None:
+        return Parsed(None, issues, complete=False)
+    try:
+        root = _Scanner(work).scan()
+    except (_ScanError, RecursionError, tomllib.TOMLDecodeError):
+        # The scanner lost its way on valid TOML: keep the values, without
+        # precise spans, rather than dropping the file.
+        root = Node("object", 0, len(text))
+        _fill_without_spans(root, data, len(text))
+    _attach_values(root, data)
+    return Parsed(root, issues, complete=not issues)
 
 
 def _fill_without_spans(node: Node, value: Any, end: int) -> None:

@@ -15,10 +15,9 @@ from typing import Any
 import yaml
 
 from mirrord_ls.config.document import Member, Node, Parsed, SyntaxIssue
-from mirrord_ls.config.recovery import blank_line, line_span
+from mirrord_ls.config.recovery import read_recovering
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_MAX_RECOVERIES = 8
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -100,52 +99,38 @@ def _error_offset(exc: yaml.YAMLError, text: str) -> int:
 
 
 def parse_yaml(text: str) -> Parsed:
-    issues: list[SyntaxIssue] = []
     # Lone surrogates (an editor can send them, a file cannot hold them) stop libyaml's
     # UTF-8 encoder: read them as U+FFFD, one character for one, so offsets stay put.
     work = _SURROGATE.sub("\ufffd", text)
-    for _attempt in range(_MAX_RECOVERIES + 1):
-        try:
-            docs = list(yaml.compose_all(work, Loader=_Loader))
-        except yaml.YAMLError as exc:
-            offset = _error_offset(exc, work)
-            start, end = line_span(work, offset)
-            message = _problem(exc)
-            if issues and issues[-1].message == message:
-                # Blanking the line the reader stopped on exposed the same error
-                # earlier on: that earlier line is where it really is.
-                issues.pop()
-            issues.append(SyntaxIssue(start, end, message))
-            blanked = blank_line(work, offset)
-            if blanked == work:
-                return Parsed(None, issues, complete=False)
-            work = blanked
-            continue
-        except RecursionError:
-            issues.append(SyntaxIssue(0, 1, "Nesting is too deep to read."))
-            return Parsed(None, issues, complete=False)
-        complete = not issues
-        docs = [d for d in docs if d is not None]
-        if not docs:
-            if not issues:
-                issues.append(
-                    SyntaxIssue(0, len(text), "The file is empty: mirrord expects a mapping.")
-                )
-            return Parsed(None, issues, complete=False)
-        if len(docs) > 1:
-            second = docs[1]
+    docs, work, issues = read_recovering(
+        work,
+        lambda t: list(yaml.compose_all(t, Loader=_Loader)),
+        yaml.YAMLError,
+        lambda exc, t: (_error_offset(exc, t), _problem(exc)),  # type: ignore[arg-type]
+    )
+    if docs is None:
+        return Parsed(None, issues, complete=False)
+    complete = not issues
+    docs = [d for d in docs if d is not None]
+    if not docs:
+        if not issues:
             issues.append(
-                SyntaxIssue(
-                    second.start_mark.index,
-                    second.end_mark.index,
-                    "Only one YAML document is allowed in a mirrord config.",
-                )
+                SyntaxIssue(0, len(text), "The file is empty: mirrord expects a mapping.")
             )
-        builder = _Builder()
-        try:
-            root = builder.build(docs[0])
-        except RecursionError:
-            issues.append(SyntaxIssue(0, 1, "Nesting is too deep to read."))
-            return Parsed(None, issues, complete=False)
-        return Parsed(root, issues + builder.issues, complete=complete)
-    return Parsed(None, issues, complete=False)
+        return Parsed(None, issues, complete=False)
+    if len(docs) > 1:
+        second = docs[1]
+        issues.append(
+            SyntaxIssue(
+                second.start_mark.index,
+                second.end_mark.index,
+                "Only one YAML document is allowed in a mirrord config.",
+            )
+        )
+    builder = _Builder()
+    try:
+        root = builder.build(docs[0])
+    except RecursionError:
+        issues.append(SyntaxIssue(0, 1, "Nesting is too deep to read."))
+        return Parsed(None, issues, complete=False)
+    return Parsed(root, issues + builder.issues, complete=complete)

@@ -6,6 +6,14 @@ lets a reader that stops at the first error read the rest of the file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from mirrord_ls.config.document import SyntaxIssue
+
+T = TypeVar("T")
+MAX_RECOVERIES = 8
+
 
 def line_span(text: str, offset: int) -> tuple[int, int]:
     """The span of the non-blank part of the line holding `offset`."""
@@ -33,3 +41,38 @@ def blank_line(text: str, offset: int) -> str:
     if not text[start:end].strip():
         return text
     return text[:start] + " " * (end - start) + text[end:]
+
+
+def read_recovering(
+    text: str,
+    read: Callable[[str], T],
+    error: type[Exception],
+    locate: Callable[[Exception, str], tuple[int, str]],
+) -> tuple[T | None, str, list[SyntaxIssue]]:
+    """Run `read`; on a syntax error, record it, blank its line, and read again.
+
+    Returns what the first successful read gave (None when none succeeded), the text
+    it read (with blanked lines; same length and offsets as `text`), and the issues.
+    `locate` turns an error into (offset, message).
+    """
+    issues: list[SyntaxIssue] = []
+    work = text
+    for _attempt in range(MAX_RECOVERIES + 1):
+        try:
+            return read(work), work, issues
+        except error as exc:
+            offset, message = locate(exc, work)
+            start, end = line_span(work, offset)
+            if issues and issues[-1].message == message:
+                # Blanking the line the reader stopped on exposed the same error
+                # earlier on: that earlier line is where it really is.
+                issues.pop()
+            issues.append(SyntaxIssue(start, end, message))
+            blanked = blank_line(work, offset)
+            if blanked == work:
+                break
+            work = blanked
+        except RecursionError:
+            issues.append(SyntaxIssue(0, 1, "Nesting is too deep to read."))
+            break
+    return None, work, issues
