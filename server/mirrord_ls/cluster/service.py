@@ -103,6 +103,7 @@ class ClusterService:
         self.home = home
         self._cache: dict[kc.ClusterIdentity, _Entry] = {}
         self._inflight: dict[kc.ClusterIdentity, asyncio.Future[Verdict]] = {}
+        self._inflight_misc: dict[Any, asyncio.Task[Any]] = {}
         self._connections: dict[kc.ClusterIdentity, ApiConnection] = {}
         self._exec_cache = creds_mod.ExecCredentialCache()
         self._merged: dict[tuple[Any, ...], kc.MergedKubeconfig] = {}
@@ -391,16 +392,19 @@ class ClusterService:
         conn = self._connections.get(identity)
         if conn is not None:
             return conn
-        credentials = await creds_mod.get_credentials(
-            resolved, trust=trust, cache=self._exec_cache, base_env=env
-        )
-        conn = self._connections.get(identity)
-        if conn is None:
-            conn = ApiConnection(
+
+        async def create() -> ApiConnection:
+            credentials = await creds_mod.get_credentials(
+                resolved, trust=trust, cache=self._exec_cache, base_env=env
+            )
+            made = ApiConnection(
                 resolved, credentials, accept_invalid_certificates=resolved.insecure_skip_tls_verify
             )
-            self._connections[identity] = conn
-        return conn
+            self._connections[identity] = made
+            return made
+
+        created: ApiConnection = await self._single_flight(("connection", identity), create)
+        return created
 
     async def lookup(
         self,
@@ -416,14 +420,28 @@ class ClusterService:
         hit = self._targets.get(key)
         if hit is not None and not force and hit[1] > time.monotonic():
             return hit[0]
-        conn = await self.connection(resolved, trust, env)
-        async with self._concurrency:
-            result = await lookup_target(conn.request, target, namespace, self.timeout)
-        ttl = ERROR_TTL if result.kind == "error" else POSITIVE_TTL
-        self._targets[key] = (result, time.monotonic() + ttl)
-        while len(self._targets) > MAX_TARGET_ENTRIES:
-            self._targets.pop(next(iter(self._targets)))
-        return result
+
+        async def fetch() -> TargetLookup:
+            conn = await self.connection(resolved, trust, env)
+            async with self._concurrency:
+                result = await lookup_target(conn.request, target, namespace, self.timeout)
+            ttl = ERROR_TTL if result.kind == "error" else POSITIVE_TTL
+            self._targets[key] = (result, time.monotonic() + ttl)
+            while len(self._targets) > MAX_TARGET_ENTRIES:
+                self._targets.pop(next(iter(self._targets)))
+            return result
+
+        return await self._single_flight(key, fetch)
+
+    async def _single_flight(self, key: Any, fetch: Any) -> Any:
+        """One fetch per key at a time, in a task of its own (a caller's cancellation
+        never cancels what the others wait for)."""
+        pending = self._inflight_misc.get(key)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_task(fetch())
+            self._inflight_misc[key] = pending
+            pending.add_done_callback(lambda _t: self._inflight_misc.pop(key, None))
+        return await asyncio.shield(pending)
 
     async def listing(
         self,
@@ -438,11 +456,16 @@ class ClusterService:
         hit = self._listings.get(key)
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
-        conn = await self.connection(resolved, trust, env)
-        result = await list_names(conn.request, kind, namespace, min(self.timeout, 5.0))
-        self._listings[key] = (result, time.monotonic() + LISTING_TTL)
-        while len(self._listings) > MAX_TARGET_ENTRIES:
-            self._listings.pop(next(iter(self._listings)))
+
+        async def fetch() -> Listing:
+            conn = await self.connection(resolved, trust, env)
+            result = await list_names(conn.request, kind, namespace, min(self.timeout, 5.0))
+            self._listings[key] = (result, time.monotonic() + LISTING_TTL)
+            while len(self._listings) > MAX_TARGET_ENTRIES:
+                self._listings.pop(next(iter(self._listings)))
+            return result
+
+        result: Listing = await self._single_flight(("listing", *key), fetch)
         return result
 
     async def oss_permissions(
