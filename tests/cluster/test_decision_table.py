@@ -212,3 +212,15 @@ def test_accept_invalid_certificates_precedence(
     diagnostics = run_check(config, clusters.kubeconfig, env)
     cluster = [d["code"] for d in diagnostics if d["source"] == "mirrord-ls (cluster)"]
     assert cluster == ([code] if code else [])
+
+
+def test_a_broken_template_in_the_target_is_not_judged_again(
+    clusters: DemoClusters, tmp_path: Path
+) -> None:
+    config = tmp_path / "work" / "app-mirrord.yaml"
+    config.parent.mkdir()
+    config.write_text(
+        'kube_context: healthy\ntarget: \'deployment/{{ get_env(name="MIRRORD_LS_NOPE") }}\'\n'
+    )
+    diagnostics = run_check(config, clusters.kubeconfig)
+    assert [d["code"] for d in diagnostics] == ["template"]

@@ -321,6 +321,8 @@ class ClusterService:
         verdict_anchor = _anchor(analysis, ("operator",), ("kube_context",), ("kubeconfig",))
         target, target_path = target_from_config(analysis.value(("target",)))
         target_span = _anchor(analysis, target_path) if target_path else verdict_anchor
+        if target_path and analysis.broken_template_in(target_path):
+            target = None  # the template finding says it; its stand-in value is no target
         if isinstance(target, TargetError):
             add("invalid-value", "error", target_span, target.message)
             target = None

@@ -81,6 +81,19 @@ class Analysis:
         vs, ve = self.source_span(found.node.start, found.node.end)
         return Spanned(found.node.to_python(), ks, ke, vs, ve)
 
+    def broken_template_in(self, path: Path) -> bool:
+        """Does the value at `path` come from a template that failed to render?
+
+        Its rendered value is then a stand-in, and judging it would be a false error.
+        """
+        found = locate(self.parsed.root, path)
+        if found is None or not self.rendered.errors:
+            return False
+        if not self.rendered.templated(found.node.start, found.node.end):
+            return False
+        start, end = self.source_span(found.node.start, found.node.end)
+        return any(e.start < end and start < e.end for e in self.rendered.errors)
+
     def value(self, path: Path) -> Any:
         f = self.field(path)
         return None if f is None else f.value
