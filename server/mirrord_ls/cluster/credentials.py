@@ -226,6 +226,11 @@ _KEY_VALUE_RE = re.compile(
     (?P<value>[^\s"',;&}]+)
     """
 )
+# "token abc..." with no separator ("refreshing token <value>"): a long unbroken value after the
+# word is a credential; prose ("token expired", "token for user x") has short words there.
+_SPACED_VALUE_RE = re.compile(
+    r"(?i)\b(token|password|passwd|secret|api[_-]?key)(\s+)(?![/.~])([A-Za-z0-9._~+/=-]{16,})"
+)
 _LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
 _REDACTED = "[REDACTED]"
 
@@ -264,6 +269,7 @@ def scrub_secrets(text: str) -> str:
     text = _JWT_RE.sub(_REDACTED, text)
     text = _BEARER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
     text = _KEY_VALUE_RE.sub(_redact_key_value, text)
+    text = _SPACED_VALUE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
     return _LONG_RUN_RE.sub(lambda m: _REDACTED if _looks_random(m.group(0)) else m.group(0), text)
 
 
