@@ -29,7 +29,7 @@ class FileResult:
 
 
 def read_config_text(path: Path) -> tuple[str | None, Finding | None]:
-    """The file's text as mirrord would read it (UTF-8, BOM dropped), or why not."""
+    """The file's text as mirrord would read it (UTF-8), or why not."""
     try:
         if path.is_dir():
             return None, Finding("syntax", "error", 0, 0, "This is a folder, not a config file.")
@@ -51,7 +51,7 @@ def read_config_text(path: Path) -> tuple[str | None, Finding | None]:
             0,
             f"The file is not valid UTF-8 (byte {exc.start}); mirrord reads UTF-8 only.",
         )
-    return text.removeprefix("\ufeff"), None
+    return text, None
 
 
 def pick_schema(location: str | None) -> tuple[schema_mod.Schema, list[str]]:

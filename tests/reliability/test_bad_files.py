@@ -70,8 +70,8 @@ def test_check_over_bad_files(tmp_path: Path) -> None:
     # CRLF line ends: the wrong value is found right where it is.
     text_result = run_check(str(files["crlf"]), "--no-cluster", cwd=work)
     assert ":3:11: error invalid-value" in text_result.stdout, text_result.stdout
-    # A BOM is dropped, as check reads files: the value is judged.
-    assert [d["code"] for d in out["bom.json"]] == ["invalid-value"]
+    # A BOM is read past (and said): the value is judged.
+    assert [d["code"] for d in out["bom.json"]] == ["syntax", "invalid-value"]
     assert "folder.json" not in out or out["folder.json"]
     # Explicitly named: a folder is searched, a missing path is a usage problem.
     missing = run_check(str(work / "gone-mirrord.json"), "--no-cluster", cwd=work)

@@ -127,8 +127,24 @@ def analyze(
     the branch checked out where the config lives (mirrord's `git_branch`).
     """
     env = env or {}
-    rendered = render(text, env, variables=mirrord_variables(env, git_branch))
-    findings: list[Finding] = [
+    readable = text
+    bom: list[Finding] = []
+    if text.startswith("\ufeff"):
+        # Some editors hand the mark over, some drop it: read past it (a space keeps every
+        # offset), and say it, since mirrord reads the file as it is on disk.
+        readable = " " + text[1:]
+        bom.append(
+            Finding(
+                "syntax",
+                "warning",
+                0,
+                1,
+                "The file starts with a byte-order mark (U+FEFF), which mirrord's readers may"
+                " refuse: save it as UTF-8 without BOM.",
+            )
+        )
+    rendered = render(readable, env, variables=mirrord_variables(env, git_branch))
+    findings: list[Finding] = bom + [
         Finding("template", "error", e.start, max(e.end, e.start), e.message)
         for e in rendered.errors
     ]
