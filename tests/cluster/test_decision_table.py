@@ -220,7 +220,7 @@ def test_a_broken_template_in_the_target_is_not_judged_again(
     config = tmp_path / "work" / "app-mirrord.yaml"
     config.parent.mkdir()
     config.write_text(
-        'kube_context: healthy\ntarget: \'deployment/{{ get_env(name="MIRRORD_LS_NOPE") }}\'\n'
+        "kube_context: healthy\ntarget: 'deployment/{{ get_env(name=\"MIRRORD_LS_NOPE\") }}'\n"
     )
     diagnostics = run_check(config, clusters.kubeconfig)
     assert [d["code"] for d in diagnostics] == ["template"]
