@@ -33,6 +33,7 @@ ERROR_TTL = 30.0
 TRANSIENT_TTL = (5.0, 60.0)  # first and longest backoff for passing failures
 MAX_CONCURRENT_CHECKS = 4  # a workspace with many contexts never storms API servers
 MAX_TARGET_ENTRIES = 512
+MAX_IDENTITIES = 128
 # What mirrord needs to run without the operator (it creates the agent itself).
 OSS_PERMISSIONS: tuple[tuple[str, str, str, str], ...] = (
     ("batch", "jobs", "", "create"),
@@ -163,6 +164,8 @@ class ClusterService:
         else:
             ttl = ERROR_TTL
         self._cache[identity] = _Entry(verdict, time.monotonic() + ttl, failures)
+        while len(self._cache) > MAX_IDENTITIES:  # a daemon that runs for days stays bounded
+            self._cache.pop(next(iter(self._cache)))
 
     def _load_merged(self, source: kc.KubeconfigSource) -> kc.MergedKubeconfig:
         stamp: list[Any] = [source.origin, source.paths]
@@ -403,6 +406,8 @@ class ClusterService:
                 resolved, credentials, accept_invalid_certificates=resolved.insecure_skip_tls_verify
             )
             self._connections[identity] = made
+            while len(self._connections) > MAX_IDENTITIES:
+                self._connections.pop(next(iter(self._connections))).close()
             return made
 
         created: ApiConnection = await self._single_flight(("connection", identity), create)
