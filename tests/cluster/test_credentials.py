@@ -275,7 +275,7 @@ async def test_hanging_plugin_is_killed_on_timeout(tmp_path: Path) -> None:
         tmp_path,
         f"sys.stderr.write('waiting for browser login, token=SECRET-TOKEN-123\\n')\n"
         f"sys.stderr.flush()\nopen({str(fifo)!r}, 'w').write(str(os.getpid()))\n"
-        "time.sleep(60)",
+        "time.sleep(60)",  # sleep-ok: a plugin that hangs, killed by the test
     )
     task = asyncio.create_task(run_exec_plugin(exec_for(plugin), exec_timeout=1.0))
     pid = await read_pid(fifo)
@@ -291,7 +291,8 @@ async def test_cancellation_kills_the_plugin(tmp_path: Path) -> None:
     fifo = tmp_path / "pid"
     os.mkfifo(fifo)
     plugin = write_plugin(
-        tmp_path, f"open({str(fifo)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)"
+        tmp_path,
+        f"open({str(fifo)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)",  # sleep-ok
     )
     task = asyncio.create_task(run_exec_plugin(exec_for(plugin)))
     pid = await read_pid(fifo)

@@ -185,17 +185,7 @@ class _Reader:
             self.skip_ws()
             if not text.startswith('"', self.pos):
                 if text.startswith("}", self.pos) and node.members:
-                    # A trailing comma: recoverable.
-                    self.issues.append(
-                        SyntaxIssue(
-                            self._last_comma,
-                            self._last_comma + 1,
-                            "Trailing comma: mirrord reads strict JSON, which forbids it.",
-                        )
-                    )
-                    self.pos += 1
-                    node.end = self.pos
-                    return node
+                    return self.trailing_comma(node)
                 node.end = self.pos
                 raise self.fail(
                     self.pos,
@@ -226,21 +216,8 @@ class _Reader:
                 )
             seen[key] = member
             node.members.append(member)
-            self.skip_ws()
-            if text.startswith(",", self.pos):
-                self._last_comma = self.pos
-                self.pos += 1
-                continue
-            if text.startswith("}", self.pos):
-                self.pos += 1
-                node.end = self.pos
+            if self.separator(node, "}", "field"):
                 return node
-            node.end = self.pos
-            raise self.fail(
-                self.pos,
-                self.pos + 1,
-                f"Expected ',' or '}}' after this field, found {self.describe_here()}.",
-            )
 
     def arr(self, depth: int) -> Node:
         text = self.text
@@ -255,36 +232,45 @@ class _Reader:
         while True:
             self.skip_ws()
             if text.startswith("]", self.pos) and node.items:
-                self.issues.append(
-                    SyntaxIssue(
-                        self._last_comma,
-                        self._last_comma + 1,
-                        "Trailing comma: mirrord reads strict JSON, which forbids it.",
-                    )
-                )
-                self.pos += 1
-                node.end = self.pos
-                return node
+                return self.trailing_comma(node)
             try:
                 node.items.append(self.value(depth + 1))
             except _Stop:
                 node.end = self.pos
                 raise
-            self.skip_ws()
-            if text.startswith(",", self.pos):
-                self._last_comma = self.pos
-                self.pos += 1
-                continue
-            if text.startswith("]", self.pos):
-                self.pos += 1
-                node.end = self.pos
+            if self.separator(node, "]", "item"):
                 return node
+
+    def separator(self, node: Node, closer: str, what: str) -> bool:
+        """After a field or item: a comma (more follow: False) or the closer (done: True)."""
+        self.skip_ws()
+        if self.text.startswith(",", self.pos):
+            self._last_comma = self.pos
+            self.pos += 1
+            return False
+        if self.text.startswith(closer, self.pos):
+            self.pos += 1
             node.end = self.pos
-            raise self.fail(
-                self.pos,
-                self.pos + 1,
-                f"Expected ',' or ']' after this item, found {self.describe_here()}.",
+            return True
+        node.end = self.pos
+        raise self.fail(
+            self.pos,
+            self.pos + 1,
+            f"Expected ',' or '{closer}' after this {what}, found {self.describe_here()}.",
+        )
+
+    def trailing_comma(self, node: Node) -> Node:
+        """A closer right after a comma: recoverable, reported on the comma."""
+        self.issues.append(
+            SyntaxIssue(
+                self._last_comma,
+                self._last_comma + 1,
+                "Trailing comma: mirrord reads strict JSON, which forbids it.",
             )
+        )
+        self.pos += 1
+        node.end = self.pos
+        return node
 
     _last_comma = 0
 
