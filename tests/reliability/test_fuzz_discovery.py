@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,16 +22,7 @@ from hypothesis import strategies as st
 from mirrord_ls.cluster import discovery
 from mirrord_ls.cluster.api import Response, TransportError
 
-VERDICTS = {
-    "installed",
-    "forbidden",
-    "not-installed",
-    "check-failed",
-    "unreachable",
-    "tls-error",
-    "auth-failed",
-    "disabled",
-}
+VERDICTS = set(get_args(discovery.VerdictKind))
 RETRY = {429, 503, 504}
 
 OPERATOR_DOC = {

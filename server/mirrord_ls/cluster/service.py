@@ -653,45 +653,24 @@ def target_finding(
 ) -> Finding | None:
     if lookup.kind == "found":
         return None
-    data: dict[str, Any] = {"namespace": lookup.namespace, "suggestions": list(lookup.suggestions)}
+    severity: Severity
     if lookup.kind == "not-found":
         hint = f" Closest: {', '.join(lookup.suggestions)}." if lookup.suggestions else ""
-        return Finding(
-            "target-not-found",
-            "error",
-            *span,
-            f"The target {lookup.detail}: mirrord will fail to start.{hint}",
-            source=CLUSTER_SOURCE,
-            data=data,
-        )
-    if lookup.kind == "container-not-found":
-        return Finding(
-            "target-container-not-found",
-            "error",
-            *span,
-            f"The target {lookup.detail}.",
-            source=CLUSTER_SOURCE,
-            data=data,
-        )
-    if lookup.kind == "forbidden":
-        return Finding(
-            "target-forbidden",
-            "warning",
-            *span,
-            f"Cannot check the target: {lookup.detail}. mirrord needs to read it too.",
-            source=CLUSTER_SOURCE,
-            data=data,
-        )
-    if setting is False:  # no operator verdict said the cluster is in trouble: say it here
-        return Finding(
-            "cluster-unreachable",
-            "warning",
-            *span,
-            f"Cannot check the target {target.display}: {lookup.detail}.",
-            source=CLUSTER_SOURCE,
-            data=data,
-        )
-    return None
+        code, severity = "target-not-found", "error"
+        message = f"The target {lookup.detail}: mirrord will fail to start.{hint}"
+    elif lookup.kind == "container-not-found":
+        code, severity = "target-container-not-found", "error"
+        message = f"The target {lookup.detail}."
+    elif lookup.kind == "forbidden":
+        code, severity = "target-forbidden", "warning"
+        message = f"Cannot check the target: {lookup.detail}. mirrord needs to read it too."
+    elif setting is False:  # no operator verdict said the cluster is in trouble: say it here
+        code, severity = "cluster-unreachable", "warning"
+        message = f"Cannot check the target {target.display}: {lookup.detail}."
+    else:
+        return None  # the operator verdict already says what is wrong with the cluster
+    data: dict[str, Any] = {"namespace": lookup.namespace, "suggestions": list(lookup.suggestions)}
+    return Finding(code, severity, *span, message, source=CLUSTER_SOURCE, data=data)
 
 
 def check_cluster_many(

@@ -128,67 +128,45 @@ async def lookup_target(
 ) -> TargetLookup:
     """Find the target's workload (or the pods its labels select)."""
     count = 1
+
+    def answer(kind: LookupKind, detail: str, suggestions: tuple[str, ...] = ()) -> TargetLookup:
+        return TargetLookup(kind, detail, suggestions, namespace=namespace, requests=count)
+
     if target.kind == "label":
         selector = ",".join(f"{k}={v}" for k, v in target.labels)
         path = f"/api/v1/namespaces/{quote(namespace)}/pods?labelSelector={quote(selector)}"
-        try:
-            response = await request("GET", path, timeout=timeout)
-        except TransportError as exc:
-            return TargetLookup("error", exc.message, namespace=namespace, requests=count)
-        if response.status == 403:
-            return TargetLookup(
-                "forbidden",
-                _forbidden("list", "pods", namespace),
-                namespace=namespace,
-                requests=count,
-            )
-        doc = response.json()
-        items = doc.get("items") if isinstance(doc, dict) else None
-        if not 200 <= response.status < 300 or not isinstance(items, list):
-            return TargetLookup(
-                "error",
-                f"listing pods answered HTTP {response.status}",
-                namespace=namespace,
-                requests=count,
-            )
-        if not items:
-            return TargetLookup(
-                "not-found",
-                f'no pod in namespace {namespace} matches the labels "{selector}"',
-                namespace=namespace,
-                requests=count,
-            )
-        selected = tuple(sorted({c for item in items for c in _containers("pod", item)}))
-        return _check_container(target, selected, None, namespace, count)
-    prefix, resource = RESOURCES[target.kind]
-    path = f"{prefix}/namespaces/{quote(namespace)}/{resource}/{quote(target.name)}"
+        verb, resource = "list", "pods"
+    else:
+        prefix, resource = RESOURCES[target.kind]
+        path = f"{prefix}/namespaces/{quote(namespace)}/{resource}/{quote(target.name)}"
+        verb = "get"
     try:
         response = await request("GET", path, timeout=timeout)
     except TransportError as exc:
-        return TargetLookup("error", exc.message, namespace=namespace, requests=count)
+        return answer("error", exc.message)
     if response.status == 403:
-        return TargetLookup(
-            "forbidden",
-            _forbidden("get", resource, namespace),
-            namespace=namespace,
-            requests=count,
-        )
-    if response.status == 404:
+        return answer("forbidden", _forbidden(verb, resource, namespace))
+    if target.kind != "label" and response.status == 404:
         listing = await list_names(request, target.kind, namespace, timeout)
         count += 1
         close = tuple(difflib.get_close_matches(target.name, listing.names, n=3, cutoff=0.5))
         what = f"{target.kind} {target.name} does not exist in namespace {namespace}"
         if target.kind == "rollout" and listing.problem and "Argo" in listing.problem:
             what = f"{listing.problem}, so rollout {target.name} cannot exist"
-        return TargetLookup("not-found", what, close, namespace=namespace, requests=count)
+        return answer("not-found", what, close)
     doc = response.json()
     if not 200 <= response.status < 300 or not isinstance(doc, dict):
-        return TargetLookup(
-            "error",
-            f"reading the {target.kind} answered HTTP {response.status}",
-            namespace=namespace,
-            requests=count,
-        )
+        return answer("error", f"reading the {resource} answered HTTP {response.status}")
+    if target.kind == "label":
+        items = doc.get("items")
+        if not isinstance(items, list):
+            return answer("error", "listing pods gave an answer that is not a list")
+        if not items:
+            return answer(
+                "not-found", f'no pod in namespace {namespace} matches the labels "{selector}"'
+            )
+        selected = tuple(sorted({c for item in items for c in _containers("pod", item)}))
+        return _check_container(target, selected, None, namespace, count)
     containers = _containers(target.kind, doc)
     return _check_container(target, containers, _ready(target.kind, doc), namespace, count)
 

@@ -44,14 +44,13 @@ _JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*("?)|[{}\[\],:]|[^\s{}\[\],:"]+', r
 def _json_context(text: str, offset: int) -> CursorContext | None:
     frames: list[dict[str, Any]] = [{"type": "root", "part": None, "state": "value", "index": 0}]
     pending_key: str | None = None
-    pos = 0
     before = text[:offset]
     for m in _JSON_TOKEN.finditer(before):
         tok = m.group()
         top = frames[-1]
         if tok.startswith('"'):
             closed = bool(m.group(1)) and len(tok) > 1
-            if not closed or (m.end() == offset and not closed):
+            if not closed:
                 # An open string that runs to the cursor: this is the word being typed.
                 word = tok[1:]
                 kind: Kind = "key" if top["type"] == "object" and top["state"] == "key" else "value"
@@ -92,7 +91,6 @@ def _json_context(text: str, offset: int) -> CursorContext | None:
                 pending_key = None
             elif top["type"] == "array":
                 top["index"] += 1
-        pos = m.end()
     top = frames[-1]
     word_match = re.search(r"[A-Za-z0-9_.-]*$", before)
     word = word_match.group() if word_match else ""
@@ -102,7 +100,6 @@ def _json_context(text: str, offset: int) -> CursorContext | None:
         return CursorContext(path, "key", word, start)
     if top["type"] == "object" and pending_key is not None:
         return CursorContext((*path, pending_key), "value", word, start)
-    del pos
     return None
 
 
@@ -125,9 +122,6 @@ def _yaml_context(text: str, offset: int) -> CursorContext | None:
         if dash and len(dash.group(0)) <= limit and prev_indent < limit:
             path.insert(0, 0)
             limit = prev_indent
-            item_key = re.match(r"^\s*-\s+([A-Za-z0-9_-]+):\s*$", prev)
-            if item_key and len(dash.group(0)) < indent:
-                pass
             continue
         km = re.match(r"^(\s*)([A-Za-z0-9_-]+):\s*(#.*)?$", prev)
         if km and prev_indent < limit:
