@@ -123,6 +123,8 @@ export class ServerManager implements vscode.Disposable {
   private generation = 0;
   /** The user was told about a failure since the last start: say it once. */
   private told = false;
+  /** A failure message is on screen, not yet answered or dismissed. */
+  private showing = false;
   private official = officialExtensionInstalled();
   private queue: Promise<void> = Promise.resolve();
   private readonly disposables: vscode.Disposable[] = [];
@@ -345,11 +347,19 @@ export class ServerManager implements vscode.Disposable {
 
   /** One error notification per start; buttons do what they say. */
   private async tell(message: string, buttons: string[]): Promise<void> {
-    if (this.told) {
+    // Also while an earlier failure message is still on screen: restarts the user did not
+    // click for (a settings change) must not stack a second toast on the first.
+    if (this.told || this.showing) {
       return;
     }
     this.told = true;
-    const choice = await vscode.window.showErrorMessage(message, ...buttons);
+    this.showing = true;
+    let choice: string | undefined;
+    try {
+      choice = await vscode.window.showErrorMessage(message, ...buttons);
+    } finally {
+      this.showing = false;
+    }
     if (choice === "Restart") {
       await this.restart();
     } else if (choice === "Show output") {
