@@ -142,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             server.start_tcp(host or "127.0.0.1", int(port))
         else:
-            server.start_io()
+            from mirrord_ls.jsonrpc import start_stdio
+
+            start_stdio(server)
         return 0
     if command == "check":
         return run_check(args)

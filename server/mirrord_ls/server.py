@@ -35,6 +35,7 @@ from mirrord_ls.features import hover as hover_mod
 from mirrord_ls.features.diagnostics import to_diagnostic
 from mirrord_ls.features.status import build_status
 from mirrord_ls.findings import Finding
+from mirrord_ls.jsonrpc import MirrordProtocol
 from mirrord_ls.settings import Settings, parse_settings
 
 log = logging.getLogger("mirrord_ls")
@@ -88,7 +89,7 @@ def cluster_inputs(analysis: Analysis) -> tuple[Any, ...]:
 
 class MirrordLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("mirrord-ls", __version__)
+        super().__init__("mirrord-ls", __version__, protocol_cls=MirrordProtocol)
         self.settings = Settings()
         """Current settings; replaced whole on every change."""
         self.schema: Schema = schema_mod.builtin_schema()
