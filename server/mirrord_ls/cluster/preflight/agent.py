@@ -11,6 +11,7 @@ use the operator (the caller says so: `uses_operator`).
 | code                      | severity     | what mirrord does                                  |
 |---------------------------|--------------|----------------------------------------------------|
 | agent-forbidden           | error        | RBAC denies a step of creating/reaching the agent  |
+| agent-namespace-not-found | error        | the Job agent's namespace does not exist           |
 | agent-blocked-by-policy   | error / info | Pod Security admission refuses the agent           |
 | target-not-ready          | error        | no target-ready pod (runtime.rs)                   |
 | node-full                 | error        | the target's node has no room (check_out_of_pods)  |
@@ -108,6 +109,8 @@ def agent_blocked_by_policy(
         " deleted during initialization` or `Failed to create mirrord-agent: ...`"
     )
     if isinstance(namespace, Unreadable):
+        if namespace.status == 404:
+            return []  # `agent-namespace-not-found` (or, ephemeral, `target-not-found`) says it
         return [
             RuleFinding(
                 "agent-blocked-by-policy",
@@ -162,6 +165,31 @@ def agent_blocked_by_policy(
             ns.at,
             source,
             {"namespace": ns.name, "level": level, "violations": found},
+        )
+    ]
+
+
+def agent_namespace_not_found(
+    plan: AgentPlan, namespace: NamespaceFacts | Unreadable | None
+) -> list[RuleFinding]:
+    """`agent-namespace-not-found`: the Job agent's namespace does not exist, so creating
+    the Job answers 404 and mirrord stops. (An ephemeral agent's namespace is the target's:
+    `target-not-found` covers it.)"""
+    if plan.namespace is None or plan.variant == "ephemeral":
+        return []
+    if not isinstance(namespace, Unreadable) or namespace.status != 404:
+        return []
+    ns = plan.namespace
+    return [
+        RuleFinding(
+            "agent-namespace-not-found",
+            "error",
+            f"Namespace {ns.name} does not exist, so mirrord cannot create its agent Job there"
+            f" and will stop. {ns.reason}",
+            ns.at,
+            "mirrord/kube/src/api/container/job.rs, create_job_agent: job_api.create (404);"
+            " mirrord prints `Failed to create mirrord-agent: ...`",
+            {"namespace": ns.name},
         )
     ]
 
@@ -396,6 +424,7 @@ def oss_agent_findings(
         *probe_steal(settings, runtime),
         *ephemeral_unsupported(plan, facts.core_resources),
         *node_full(plan, settings, runtime, facts.node, facts.running_on_node),
+        *agent_namespace_not_found(plan, facts.namespace),
         *agent_forbidden(plan, facts.access, facts.user),
         *agent_blocked_by_policy(plan, settings, facts.namespace, runtime),
     ]
