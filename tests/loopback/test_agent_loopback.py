@@ -30,7 +30,7 @@ KUBECTL = shutil.which("kubectl")
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 # The cold cost of one config (see agent_reads): 5 or 7 reviews, the namespace, /apis,
 # the target (up to 3 reads for a rollout), the node and its pods, /api/v1 when ephemeral.
-MAX_REQUESTS = 14
+MAX_REQUESTS = 12
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +179,25 @@ async def test_scenario_reaches_its_findings(clusters, scenario):
     assert 1 <= requests <= MAX_REQUESTS
     for f in found:
         assert f.mirrord_source and f.message
+
+
+# The request budget of a cold open-source preflight (docs/preflight-agent.md): reviews
+# (5 job / 7 ephemeral) + the agent namespace + /apis, plus the target, node and /api/v1 reads.
+BUDGET = {
+    "policy-baseline-targetless": 7,  # 5 SSAR, namespace, /apis
+    "node-full": 10,  # + GET pod, GET node, LIST Running pods on it
+    "node-full-unchecked": 8,  # + GET pod (no node check)
+    "agent-ok": 11,  # + GET deployment, LIST its pods, node, pods on node
+    "target-ready-rollout": 12,  # + GET the rollout's workloadRef deployment
+    "ephemeral-supported": 11,  # 7 SSAR, namespace, /apis, GET pod, /api/v1
+    "target-not-ready-pending": 8,  # a target not ready: no node check
+}
+
+
+@pytest.mark.parametrize(("context", "requests"), BUDGET.items())
+async def test_request_budget(clusters, context, requests):
+    scenario = next(s for s in SCENARIOS if s.context == context)
+    assert (await _findings(clusters, scenario))[1] == requests
 
 
 async def test_forbidden_scenario_carries_the_role_for_that_user(clusters):

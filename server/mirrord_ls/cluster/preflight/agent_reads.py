@@ -17,6 +17,7 @@ Reads (the cold cost of one config):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -196,6 +197,28 @@ async def read_api_groups(request: Request, timeout: float) -> frozenset[str] | 
     return doc if isinstance(doc, Unreadable) else api_groups(doc)
 
 
+async def _target_and_node(
+    request: Request, settings: AgentSettings, plan: AgentPlan, timeout: float
+) -> tuple[TargetPods | Unreadable | None, NodeFacts | Unreadable | None, int | Unreadable | None]:
+    """The target's pods, then (targeted Job agents) the picked pod's node and its pods."""
+    if settings.target is None:
+        return None, None, None
+    target = await read_target(request, settings.target, plan.target_namespace, timeout)
+    picked = picked_target(settings, target)
+    if not isinstance(picked, TargetRuntime) or not picked.pod.node_name:
+        return target, None, None
+    if not node_check_applies(plan, settings):
+        return target, None, None
+    node = await read_node(request, picked.pod.node_name, timeout)
+    if not isinstance(node, NodeFacts):
+        return target, node, None
+    return target, node, await count_running_pods(request, picked.pod.node_name, timeout)
+
+
+async def _none() -> None:
+    return None
+
+
 async def gather_agent_facts(
     request: Request,
     settings: AgentSettings,
@@ -204,32 +227,25 @@ async def gather_agent_facts(
     timeout: float = 10.0,
     user: str | None = None,
 ) -> AgentFacts:
-    """Every fact the rules need for one config, read once, in mirrord's order."""
+    """Every fact the rules need for one config, read once. Independent reads go
+    together; the node waits for the target pod that names it."""
     plan = agent_plan(settings, context_namespace)
     if plan.namespace is None:
         return AgentFacts(user=user)
-    target = (
-        await read_target(request, settings.target, plan.target_namespace, timeout)
-        if settings.target is not None
-        else None
+    (target, node, running), access, namespace, groups, core = await asyncio.gather(
+        _target_and_node(request, settings, plan, timeout),
+        read_access(request, plan, timeout),
+        read_namespace(request, plan.namespace.name, timeout),
+        read_api_groups(request, timeout),
+        read_core_resources(request, timeout) if plan.variant == "ephemeral" else _none(),
     )
-    picked = picked_target(settings, target)
-    runtime = picked if isinstance(picked, TargetRuntime) else None
-    node: NodeFacts | Unreadable | None = None
-    running: int | Unreadable | None = None
-    if runtime is not None and runtime.pod.node_name and node_check_applies(plan, settings):
-        node = await read_node(request, runtime.pod.node_name, timeout)
-        if isinstance(node, NodeFacts):
-            running = await count_running_pods(request, runtime.pod.node_name, timeout)
     return AgentFacts(
-        access=await read_access(request, plan, timeout),
-        namespace=await read_namespace(request, plan.namespace.name, timeout),
+        access=access,
+        namespace=namespace,
         target=target,
         node=node,
         running_on_node=running,
-        core_resources=await read_core_resources(request, timeout)
-        if plan.variant == "ephemeral"
-        else None,
-        api_groups=await read_api_groups(request, timeout),
+        core_resources=core,
+        api_groups=groups,
         user=user,
     )
