@@ -378,3 +378,17 @@ def test_a_not_ready_target_silences_what_depends_on_the_pod():
     assert [f.code for f in oss_agent_findings(settings, "agents", facts, uses_operator=False)] == [
         "target-not-ready"
     ]
+
+
+def test_every_agent_code_is_listed_and_documented():
+    from pathlib import Path
+
+    from mirrord_ls.findings import CODES
+    from mirrord_ls.loopback.agent_scenarios import SCENARIOS
+
+    codes = {code for s in SCENARIOS for code, _severity in s.expected}
+    assert len(codes) == 11  # every rule of agent.py has a scenario
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    for code in codes:
+        assert code in CODES
+        assert f"| `{code}` |" in readme
