@@ -34,6 +34,18 @@ CODES: dict[str, str] = {
     "target-requires-operator": "This kind of target needs the operator, which is off or absent.",
     "target-forbidden": "You may not read the target's workload, so it cannot be checked.",
     "untrusted-credential-plugin": "A workspace kubeconfig names a program mirrord-ls won't run.",
+    # Without the operator: the agent mirrord creates itself (cluster/preflight/agent.py).
+    "agent-forbidden": "RBAC denies a step of creating or reaching the agent, in its namespace.",
+    "agent-namespace-not-found": "The namespace the agent Job would be created in does not exist.",
+    "agent-blocked-by-policy": "The namespace's Pod Security level forbids what the agent uses.",
+    "target-not-ready": "No target pod is Running, not terminating, with its container ready.",
+    "node-full": "The target's node runs as many pods as it may: no room for the agent Job.",
+    "probe-steal": "Stealing without an HTTP filter takes the target's health-probe port.",
+    "agent-needs-privileged": "The target is in an Istio ambient mesh; the agent needs privileged.",
+    "ephemeral-unsupported": "agent.ephemeral, but the API server has no pods/ephemeralcontainers.",
+    "target-container-picked": "The target has several containers; mirrord will pick this one.",
+    "service-mesh-detected": "The target pod is in a service mesh (mirrord tells the agent).",
+    "openshift-detected": "The cluster is OpenShift, whose default policy may refuse the agent.",
 }
 
 

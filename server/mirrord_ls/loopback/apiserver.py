@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from mirrord_ls.loopback import discovery, protobuf, samples
+from mirrord_ls.loopback import discovery, metadata, protobuf, samples
 from mirrord_ls.loopback import status as st
 from mirrord_ls.loopback.certs import ClusterPki, TlsMode, identity_from_peercert
 from mirrord_ls.loopback.faults import Fault, FaultKind, FaultSet
@@ -52,6 +52,7 @@ from mirrord_ls.loopback.rbac import (
 from mirrord_ls.loopback.requestlog import RequestLog, RequestRecord
 from mirrord_ls.loopback.resources import (
     BUILTIN_RESOURCES,
+    EPHEMERAL_CONTAINERS,
     OPERATOR_GROUP,
     OPERATOR_RESOURCES,
     PROFILE_RESOURCES,
@@ -280,11 +281,18 @@ class LoopbackApiServer:
         sample_data: bool = True,
         aggregated_discovery: bool = True,
         round_trip: float = 0.0,
+        ephemeral_containers: bool = True,
+        extra_resources: Iterable[ResourceType] = (),
     ) -> None:
         self.tls = tls
+        self.ephemeral_containers = ephemeral_containers
+        """False: `/api/v1` does not list pods/ephemeralcontainers (an old API server)."""
+        self.extra_resources = tuple(extra_resources)
         self.pki = ClusterPki()
         self.rbac = Rbac()
-        self.store = ObjectStore(BUILTIN_RESOURCES + OPERATOR_RESOURCES + PROFILE_RESOURCES)
+        self.store = ObjectStore(
+            BUILTIN_RESOURCES + OPERATOR_RESOURCES + PROFILE_RESOURCES + self.extra_resources
+        )
         self.faults = FaultSet()
         self.log = RequestLog()
         self.aggregated_discovery = aggregated_discovery
@@ -439,7 +447,12 @@ class LoopbackApiServer:
 
     def served_resources(self) -> list[ResourceType]:
         """What discovery lists now; a down operator is still listed, as the aggregator does."""
-        served = list(BUILTIN_RESOURCES)
+        served = [
+            rt
+            for rt in BUILTIN_RESOURCES
+            if self.ephemeral_containers or rt.name != EPHEMERAL_CONTAINERS
+        ]
+        served += self.extra_resources
         if self.operator_state is not OperatorState.NOT_INSTALLED:
             served += OPERATOR_RESOURCES + PROFILE_RESOURCES
         return served
@@ -616,6 +629,7 @@ class LoopbackApiServer:
             return self._review(rt, body, user)
         rv = self.store.resource_version
         wants_table = "as=Table" in accept
+        wants_meta = metadata.wanted(accept)
         include = query.get("includeObject", ["Metadata"])[0]
         namespace = attrs.namespace if rt.namespaced else ""
         if attrs.verb == "get":
@@ -624,6 +638,8 @@ class LoopbackApiServer:
                 return _json(404, st.not_found_object(rt.group, rt.plural, attrs.name))
             if wants_table:
                 return _json(200, _table(rt, [obj], rv, include))
+            if wants_meta:
+                return _json(200, metadata.partial(obj))
             return _json(200, obj)
         if attrs.verb == "list":
             try:
@@ -637,6 +653,8 @@ class LoopbackApiServer:
                 return _json(400, st.status_body(400, str(exc)))
             if wants_table:
                 return _json(200, _table(rt, items, rv, include))
+            if wants_meta == "list":
+                return _json(200, metadata.partial_list(items, rv))
             if rt.builtin:
                 for item in items:
                     item.pop("apiVersion", None)

@@ -105,6 +105,7 @@ BUILTIN_RESOURCES: tuple[ResourceType, ...] = (
         short_names=("po",),
         categories=("all",),
     ),
+    _core("nodes", "Node", False, _CRUD, singular="node", short_names=("no",)),
     _core("pods/log", "Pod", True, ("get",)),
     _core("pods/portforward", "PodPortForwardOptions", True, ("create", "get")),
     _core("pods/ephemeralcontainers", "Pod", True, ("get", "patch", "update")),
@@ -227,6 +228,22 @@ PROFILE_RESOURCES: tuple[ResourceType, ...] = (
         builtin=False,
     ),
 )
+
+
+# OpenShift's route group: mirrord looks for it (`detect_openshift`); served on request.
+OPENSHIFT_RESOURCES: tuple[ResourceType, ...] = (
+    ResourceType(
+        "route.openshift.io",
+        "v1",
+        "routes",
+        "Route",
+        True,
+        _CRUD,
+        singular="route",
+        builtin=False,
+    ),
+)
+EPHEMERAL_CONTAINERS = "pods/ephemeralcontainers"
 
 
 def group_versions(resources: Iterable[ResourceType]) -> dict[str, list[str]]:

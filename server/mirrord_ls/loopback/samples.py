@@ -7,6 +7,7 @@ Names are stable because tests and the demo refer to them: deployment `web`
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from mirrord_ls.loopback.resources import OPERATOR_GROUP, OPERATOR_VERSION
@@ -51,26 +52,63 @@ def namespace(name: str) -> JsonObj:
     }
 
 
+NODE = "loopback-node-1"
+
+
+def container_id(ns: str, pod_name: str, container: str) -> str:
+    """A stable containerd ID, shaped as the kubelet reports it (`<runtime>://<64 hex>`)."""
+    digest = hashlib.sha256(f"{ns}/{pod_name}/{container}".encode()).hexdigest()
+    return f"containerd://{digest}"
+
+
 def pod(name: str, ns: str, app: str, *containers: str, phase: str = "Running") -> JsonObj:
+    """A pod as the kubelet reports it: node, IPs, container IDs once running, conditions."""
     running = phase == "Running"
+    status: JsonObj = {
+        "phase": phase,
+        "conditions": [
+            {"type": "PodScheduled", "status": "True"},
+            {"type": "Ready", "status": "True" if running else "False"},
+        ],
+        "hostIP": "172.18.0.2",
+        "containerStatuses": [
+            {
+                "name": c,
+                "ready": running,
+                "started": running,
+                "restartCount": 0,
+                "image": f"registry.example/{c}:1.0",
+                "state": {"running": {"startedAt": CREATED}}
+                if running
+                else {"waiting": {"reason": "ContainerCreating"}},
+                **({"containerID": container_id(ns, name, c)} if running else {}),
+            }
+            for c in containers
+        ],
+    }
+    if running:
+        status["podIP"] = "10.244.0.17"
+        status["podIPs"] = [{"ip": "10.244.0.17"}]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": _meta(name, ns, {"app": app}),
-        "spec": {"containers": _containers(*containers)},
+        "spec": {"containers": _containers(*containers), "nodeName": NODE},
+        "status": status,
+    }
+
+
+def node(name: str, *, pods: int = 110) -> JsonObj:
+    """A Node with `status.allocatable.pods` (what mirrord's node check reads)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": _meta(name, None, {"kubernetes.io/hostname": name}),
+        "spec": {},
         "status": {
-            "phase": phase,
-            "podIP": "10.244.0.17",
-            "containerStatuses": [
-                {
-                    "name": c,
-                    "ready": running,
-                    "restartCount": 0,
-                    "image": f"registry.example/{c}:1.0",
-                    "state": {"running": {"startedAt": CREATED}} if running else {"waiting": {}},
-                }
-                for c in containers
-            ],
+            "capacity": {"cpu": "4", "memory": "16Gi", "pods": str(pods)},
+            "allocatable": {"cpu": "4", "memory": "16Gi", "pods": str(pods)},
+            "conditions": [{"type": "Ready", "status": "True"}],
         },
     }
 
@@ -181,6 +219,7 @@ def sample_objects() -> list[JsonObj]:
         namespace("default"),
         namespace("staging"),
         namespace("kube-system"),
+        node(NODE),
         workload("Deployment", "web", "default", "web", "sidecar", replicas=2),
         workload("ReplicaSet", "web-7d4b9c", "default", "web", "sidecar", replicas=2),
         pod("web-7d4b9c-abcde", "default", "web", "web", "sidecar"),

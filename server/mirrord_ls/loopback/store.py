@@ -71,16 +71,42 @@ def label_selector_matches(selector: str, labels: dict[str, str]) -> bool:
     return True
 
 
-def field_selector_matches(selector: str, obj: JsonObj) -> bool:
-    """The field selectors every resource supports: metadata.name and metadata.namespace."""
-    meta = obj.get("metadata", {})
+# Fields a kind may be selected by beyond metadata.name/namespace (kube-apiserver's
+# registry: pkg/registry/core/{pod,namespace,node}/strategy.go, `*ToSelectableFields`).
+SELECTABLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "Pod": (
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
+    ),
+    "Namespace": ("status.phase",),
+    "Node": ("spec.unschedulable",),
+}
+
+
+def _field_value(obj: JsonObj, path: str) -> str:
+    node: Any = obj
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, bool):
+        return "true" if node else "false"
+    return "" if node is None else str(node)
+
+
+def field_selector_matches(selector: str, obj: JsonObj, kind: str = "") -> bool:
+    """Field selectors: metadata.name and metadata.namespace, plus the kind's own fields."""
+    allowed = ("metadata.name", "metadata.namespace", *SELECTABLE_FIELDS.get(kind, ()))
     for term in _split_top(selector):
         m = _EQ_RE.match(term)
-        if m is None or m.group(1) not in ("metadata.name", "metadata.namespace"):
+        if m is None or m.group(1) not in allowed:
             raise SelectorError(f"field label not supported: {term!r}")
         key, op, value = m.groups()
-        actual = meta.get(key.split(".", 1)[1], "")
-        if (actual == value) == (op == "!="):
+        if (_field_value(obj, key) == value) == (op == "!="):
             return False
     return True
 
@@ -173,5 +199,5 @@ class ObjectStore:
                 if label_selector_matches(label_selector, o["metadata"].get("labels") or {})
             ]
         if field_selector:
-            items = [o for o in items if field_selector_matches(field_selector, o)]
+            items = [o for o in items if field_selector_matches(field_selector, o, rt.kind)]
         return items
