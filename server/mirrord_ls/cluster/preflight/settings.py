@@ -160,8 +160,11 @@ def _inner_kinds(filters: Any) -> set[str]:
     kinds: set[str] = set()
     for item in filters if isinstance(filters, list) else ():
         if isinstance(item, dict):
-            # http_filter.rs `InnerFilter`: header, path, method, body (JSON), query (jq header).
-            kinds.update(k for k in ("method", "body", "query") if k in item)
+            # http_filter.rs `InnerFilter`: {header}, {path}, {method}, a BodyFilter
+            # {body: json, query, matches}, or HeaderJq {query} (a query without `body`).
+            kinds.update(k for k in ("method", "body") if k in item)
+            if "query" in item and "body" not in item:
+                kinds.add("query")
     return kinds
 
 
