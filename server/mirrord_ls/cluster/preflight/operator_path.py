@@ -137,7 +137,8 @@ CATALOG: tuple[RuleInfo, ...] = (
         "1 SelfSubjectAccessReview: proxy (ProxyApi) or get targets in the target namespace;"
         " 3 when copying: list, create and proxy/get copytargets",
         'operator/src/client.rs `connect_in_new_session`, `copy_target`: "mirrord operator'
-        ' rejected creating a websocket connection: ..."',
+        ' rejected creating a websocket connection: ..."; "mirrord operator rejected copying'
+        ' target: ..."',
     ),
     RuleInfo(
         "feature-unsupported",
