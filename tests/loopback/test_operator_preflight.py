@@ -12,11 +12,14 @@ cited in the unit tests of `tests/preflight/`.
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mirrord_ls.cluster import discovery
 from mirrord_ls.cluster import kubeconfig as kc
@@ -241,3 +244,37 @@ async def test_request_cost_of_a_happy_preflight(clusters):
         f"POST {SSAR}",
         f"POST {SSAR}",
     ]
+
+
+def test_cli_serves_the_operator_scenarios(tmp_path):
+    """`python -m mirrord_ls.loopback --operator-scenarios`: a context per case, no secret shown."""
+    kubeconfig = tmp_path / "kc"
+    args = ["-m", "mirrord_ls.loopback", "--operator-scenarios", "--kubeconfig", str(kubeconfig)]
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={"PYTHONPATH": str(Path(discovery.__file__).parents[2]), "PATH": "/usr/bin:/bin"},
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:  # blocks on the child's output, no polling
+            lines.append(line)
+            if line.startswith("Serving until"):
+                break
+        out = "".join(lines)
+        doc = yaml.safe_load(kubeconfig.read_text())
+        assert doc["current-context"] == "op-healthy"
+        assert {c["name"] for c in doc["contexts"]} >= {"op-no-session", "op-multi-cluster"}
+        assert "op-trial-expiring" in out
+        for user in doc["users"]:
+            for secret in user["user"].values():
+                assert str(secret)[-60:] not in out
+        proc.send_signal(2)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from mirrord_ls.cluster.preflight import RuleFinding
-from mirrord_ls.cluster.preflight.operator import multi_cluster_session
 from mirrord_ls.cluster.preflight.operator_object import MirrordOperator
 from mirrord_ls.cluster.preflight.settings import OperatorSettings
 
@@ -92,7 +91,9 @@ def copy_reason(operator: MirrordOperator, settings: OperatorSettings) -> str | 
 
 
 def connect_name(settings: OperatorSettings) -> str:
-    """The `targets` name mirrord connects to (client.rs `target_connect_url`)."""
+    """The `targets` name mirrord connects to (client.rs `target_connect_url`,
+    `target_connect_url_from_config`): `<type>.<name>[.container.<c>]`, `label`, or
+    `targetless`."""
     target = settings.target
     if target is None or target.kind == "targetless":
         return "targetless"
@@ -119,8 +120,9 @@ def session_checks(
             AccessCheck("create", "copytargets", namespace=namespace),
             AccessCheck(verb, "copytargets", namespace=namespace),
         )
-    name = "" if multi_cluster_session(operator, settings) else connect_name(settings)
-    return (AccessCheck(verb, "targets", namespace=namespace, name=name),)
+    # The same name whether the target was resolved here or goes to a multi-cluster
+    # primary unresolved (`target_connect_url_from_config`).
+    return (AccessCheck(verb, "targets", namespace=namespace, name=connect_name(settings)),)
 
 
 def access_checks(
