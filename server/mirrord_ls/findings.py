@@ -31,7 +31,7 @@ CODES: dict[str, str] = {
     "cluster-auth-failed": "The cluster rejected the credentials, or none could be obtained.",
     "target-not-found": "The target does not exist in its namespace (closest names given).",
     "target-container-not-found": "The target has no container of that name.",
-    "target-requires-operator": "This kind of target needs the operator, which is off or absent.",
+    "target-requires-operator": "This target kind needs the operator, which mirrord will not use.",
     "target-forbidden": "You may not read the target's workload, so it cannot be checked.",
     "untrusted-credential-plugin": "A workspace kubeconfig names a program mirrord-ls won't run.",
     # Without the operator: the agent mirrord creates itself (cluster/preflight/agent.py).
@@ -46,6 +46,20 @@ CODES: dict[str, str] = {
     "target-container-picked": "The target has several containers; mirrord will pick this one.",
     "service-mesh-detected": "The target pod is in a service mesh (mirrord tells the agent).",
     "openshift-detected": "The cluster is OpenShift, whose default policy may refuse the agent.",
+    "operator-invalid": "The MirrordOperator object is not one mirrord can read: it stops.",
+    "license-expired": "The operator's licence expired: mirrord stops, or falls back to OSS.",
+    "license-expiring": "The operator's trial licence ends within two days.",
+    "certificate-forbidden": "RBAC forbids you to get a user certificate from the operator.",
+    "session-forbidden": "RBAC forbids you to start a session (or copy) in the target's namespace.",
+    "feature-unsupported": "The config needs an operator feature this operator does not offer.",
+    "protocol-too-old": "An HTTP filter kind the operator's protocol version cannot carry.",
+    "copy-target-filter": "copy_target with an HTTP filter: requests discarded or filter ignored.",
+    "port-locked": "Another session steals a port this config steals on the same target.",
+    "profile-not-found": "The mirrord profile named in `profile` does not exist.",
+    "profile-forbidden": "RBAC forbids you to read the mirrord profile.",
+    "profile-invalid": "The profile holds what this mirrord cannot apply, or another namespace.",
+    "requires-operator": "copy_target, split_queues or db_branches without the operator.",
+    "agent-config-ignored": "Agent settings mirrord ignores because the operator runs the agent.",
 }
 
 

@@ -1,6 +1,7 @@
 """`python -m mirrord_ls.loopback --kubeconfig PATH`: a loopback cluster to try things by hand.
 
-Starts the sample cluster (or, with `--scenarios`, the demo's clusters),
+Starts the sample cluster (or, with `--scenarios`, the demo's clusters; with
+`--operator-scenarios`, the operator-path clusters of `operator_scenarios.py`),
 writes a kubeconfig to PATH, prints it with every secret redacted, and serves
 until Ctrl-C. The tokens and keys are only in the file (mode 0600).
 """
@@ -17,6 +18,7 @@ import yaml
 
 from mirrord_ls.loopback.apiserver import OperatorState
 from mirrord_ls.loopback.kubeconfig import redacted
+from mirrord_ls.loopback.operator_scenarios import start_operator_clusters
 from mirrord_ls.loopback.scenarios import start_demo_clusters, start_sample_cluster
 
 
@@ -25,6 +27,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kubeconfig", required=True, type=Path, help="where to write it")
     parser.add_argument(
         "--scenarios", action="store_true", help="the demo's clusters, one context per scenario"
+    )
+    parser.add_argument(
+        "--operator-scenarios",
+        action="store_true",
+        help="the operator-path clusters (licence, RBAC, features...), one context per case",
     )
     parser.add_argument(
         "--operator",
@@ -38,7 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stop = threading.Event()
-    if args.scenarios:
+    if args.operator_scenarios:
+        demo = start_operator_clusters(args.kubeconfig, round_trip=args.round_trip)
+        stop_all = demo.stop
+        summary = [f"  {s.context:26} {s.description}" for s in demo.scenarios]
+    elif args.scenarios:
         demo = start_demo_clusters(args.kubeconfig, tls_failures=True, round_trip=args.round_trip)
         stop_all = demo.stop
         summary = [f"  {s.context:22} {s.description}" for s in demo.scenarios]

@@ -153,6 +153,10 @@ def request_attributes(method: str, path: str, query: dict[str, list[str]]) -> A
         group, version, rest = "", parts[1], parts[2:]
     else:
         group, version, rest = parts[1], parts[2], parts[3:]
+    special = ""
+    if rest[0] in ("proxy", "watch") and len(rest) > 1:
+        # RequestInfoFactory's special verbs: /apis/G/V/proxy/namespaces/ns/targets/name.
+        special, rest = rest[0], rest[1:]
     namespace = ""
     if rest[0] == "namespaces" and len(rest) > 1:
         namespace = rest[1]
@@ -162,7 +166,9 @@ def request_attributes(method: str, path: str, query: dict[str, list[str]]) -> A
     resource = rest[0]
     name = rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
-    if method == "GET":
+    if special:
+        verb = special
+    elif method == "GET":
         watch = query.get("watch", [""])[0] in ("true", "1")
         verb = "get" if name else ("watch" if watch else "list")
     elif method == "DELETE":

@@ -149,16 +149,21 @@ BASIC_USER_RULES = (
     rule(["create"], ["selfsubjectreviews"], groups=["authentication.k8s.io"]),
 )
 
-# ClusterRole `mirrord-operator-user` of the operator's Helm chart.
+# ClusterRole `mirrord-operator-user` of the operator's Helm chart (`mirrord-operator.rules`
+# and `mirrord-operator.clusterRules` in its `_helpers.tpl`).
 MIRRORD_OPERATOR_USER = "mirrord-operator-user"
 MIRRORD_OPERATOR_USER_RULES = (
+    rule(
+        ["get", "list"], ["copytargets", "targets", "targets/port-locks"], groups=[OPERATOR_GROUP]
+    ),
+    rule(["create"], ["copytargets"], groups=[OPERATOR_GROUP]),
+    rule(["proxy"], ["targets", "copytargets"], groups=[OPERATOR_GROUP]),
+    rule(["deletecollection", "delete"], ["sessions"], groups=[OPERATOR_GROUP]),
+    rule(["get", "list"], ["mirrordprofiles"], groups=[PROFILES_GROUP]),
     rule(["get", "list"], ["mirrordoperators"], groups=[OPERATOR_GROUP]),
     rule(["create"], ["mirrordoperators/certificate"], groups=[OPERATOR_GROUP]),
-    rule(["create"], ["mirrordclusteroperatorusercredentials"], groups=[OPERATOR_GROUP]),
     rule(["get", "list"], ["mirrordclusterprofiles"], groups=[PROFILES_GROUP]),
-    rule(["get", "list"], ["targets", "targets/port-locks"], groups=[OPERATOR_GROUP]),
-    rule(["get", "list", "create"], ["copytargets"], groups=[OPERATOR_GROUP]),
-    rule(["delete"], ["sessions"], groups=[OPERATOR_GROUP]),
+    rule(["create"], ["mirrordclusteroperatorusercredentials"], groups=[OPERATOR_GROUP]),
 )
 
 

@@ -227,6 +227,16 @@ PROFILE_RESOURCES: tuple[ResourceType, ...] = (
         singular="mirrordclusterprofile",
         builtin=False,
     ),
+    ResourceType(
+        PROFILES_GROUP,
+        PROFILES_VERSION,
+        "mirrordprofiles",
+        "MirrordProfile",
+        True,
+        _READ,
+        singular="mirrordprofile",
+        builtin=False,
+    ),
 )
 
 

@@ -209,7 +209,8 @@ def mirrord_operator(
             "protocol_version": protocol_version,
             "supported_features": list(supported_features),
         },
-        "status": {},
+        # crd.rs MirrordOperatorStatus: `sessions` is required whenever `status` is there.
+        "status": {"sessions": []},
     }
 
 

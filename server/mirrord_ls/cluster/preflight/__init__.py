@@ -23,9 +23,10 @@ class RuleFinding:
     code: str
     severity: Severity
     message: str
-    at: tuple[str, ...] = ()
-    """The config key path the finding sits on (e.g. ("agent", "namespace")); () = the
-    operator/context anchor the cluster verdict uses."""
+    at: tuple[str | int, ...] = ()
+    """The config key path the finding sits on (e.g. ("agent", "namespace"), or
+    ("feature", "db_branches", 0) into a list); () = the operator/context anchor the
+    cluster verdict uses."""
     mirrord_source: str = ""
     """Where mirrord decides it: file and function (and the text it prints)."""
     data: dict[str, Any] = field(default_factory=dict)
