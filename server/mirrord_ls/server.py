@@ -370,8 +370,10 @@ class MirrordLanguageServer(LanguageServer):
         self.busy += 1
         self.send_status()
         try:
+            from mirrord_ls.cluster.inputs import from_analysis
+
             result = await self.cluster_service().check(
-                analysis,
+                from_analysis(analysis),
                 config_path=Path(path) if path else None,
                 workspace_folder=folder,
                 workspace_folders=folders,
