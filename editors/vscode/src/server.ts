@@ -39,6 +39,7 @@ import {
 } from "./constants";
 import { CappedErrorHandler } from "./errorHandler";
 import { RestartPolicy } from "./restartPolicy";
+import { activeDocumentParams } from "./protocol";
 import { findServer, type DiscoveryEnv } from "./serverCommand";
 import { augmentSection, initializationOptions, readSettings, type Settings } from "./settings";
 import { parseStatus, type MirrordStatus, type ServerState } from "./status";
@@ -378,8 +379,8 @@ export class ServerManager implements vscode.Disposable {
     if (editor !== undefined && scheme !== "file" && scheme !== "untitled") {
       return; // output panels and the like are not documents the status could follow
     }
-    const uri = editor === undefined ? null : editor.document.uri.toString();
-    client.sendNotification(ACTIVE_DOCUMENT_NOTIFICATION, { uri }).catch((e: unknown) => {
+    const params = activeDocumentParams(editor?.document.uri.toString());
+    client.sendNotification(ACTIVE_DOCUMENT_NOTIFICATION, params).catch((e: unknown) => {
       this.output.warn(`${ACTIVE_DOCUMENT_NOTIFICATION}: ${String(e)}`);
     });
   }
