@@ -19,6 +19,7 @@ from pygls.uris import to_fs_path
 from mirrord_ls.cluster.service import ClusterService
 from mirrord_ls.config.analyze import Analysis
 from mirrord_ls.documents import DocState
+from mirrord_ls.findings import Finding
 
 if TYPE_CHECKING:
     from mirrord_ls.server import MirrordLanguageServer
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 SLOW_CHECK_SECONDS = 0.2
 """After this, kept verdicts are marked "(re-checking...)" and progress is shown."""
 RECHECKING = " (re-checking...)"
+
+
+def mark_rechecking(findings: list[Finding]) -> None:
+    """Verdicts kept on screen while the cluster is asked again say so (never look fresh)."""
+    for finding in findings:
+        if not finding.data.get("rechecking"):
+            finding.data["rechecking"] = True
+            finding.message += RECHECKING
 
 
 class ClusterRuns:
@@ -67,10 +76,7 @@ class ClusterRuns:
                 pass
             # A slow check: say so. Kept verdicts are marked as being re-checked, never fresh.
             if state.cluster_findings and state.analysis is analysis:
-                for finding in state.cluster_findings:
-                    if not finding.data.get("rechecking"):
-                        finding.data["rechecking"] = True
-                        finding.message += RECHECKING
+                mark_rechecking(state.cluster_findings)
                 self.ls.publish(state)
             token = await self.begin_progress(state, inner)
             try:

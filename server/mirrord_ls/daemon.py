@@ -147,9 +147,9 @@ class Daemon:
             service.invalidate({s.facts.identity for s in affected if s.facts and s.facts.identity})
             service.forget_files(others)
         for state in affected:
-            # The kubeconfig may now name another cluster: the old verdict is not shown.
-            state.cluster_findings = []
-            ls.runs.start(state, force=True)
+            # Walk 1 again, forced: the walk asks `wants_cluster_check` (cluster checks may
+            # be off), and marks the old verdict while the cluster is asked anew.
+            ls.schedule(state.uri, 0, force=True)
 
     # -- watching -------------------------------------------------------------
     def update_watches(self) -> None:

@@ -27,7 +27,7 @@ from pygls.lsp.server import LanguageServer
 from mirrord_ls import __version__
 from mirrord_ls import protocol as proto
 from mirrord_ls.cluster.inputs import from_analysis
-from mirrord_ls.cluster_runs import ClusterRuns
+from mirrord_ls.cluster_runs import ClusterRuns, mark_rechecking
 from mirrord_ls.config import schema as schema_mod
 from mirrord_ls.config.analyze import Analysis
 from mirrord_ls.config.document import LineIndex
@@ -172,7 +172,9 @@ class MirrordLanguageServer(LanguageServer):
         text, version = self.current_text(state)
         return await analysis_of(state, text, version, self.schema)
 
-    async def check_document(self, uri: str) -> None:
+    async def check_document(self, uri: str, force: bool = False) -> None:
+        """Walk 1 for `uri`; `force` asks the cluster afresh (the user's re-check, or a
+        kubeconfig changed) and marks the verdicts on screen until it answers."""
         await self.wait_ready()
         state = self.documents.get(uri)
         if state is None:
@@ -204,11 +206,15 @@ class MirrordLanguageServer(LanguageServer):
         if key != state.cluster_key:
             # Another cluster (or another setting): the old verdict says nothing about it.
             state.cluster_findings, state.facts = [], None
+        elif force:
+            # Same config, the cluster asked again (maybe another one now, if the kubeconfig
+            # changed): until it answers, the old verdict shows, marked as being re-checked.
+            mark_rechecking(state.cluster_findings)
         else:
             # Same cluster, moved text: the previous spans may be off; they come back shortly.
             state.cluster_findings = []
         state.cluster_key = key
-        task = self.runs.start(state)
+        task = self.runs.start(state, force=force)
         try:
             # A cached verdict answers at once: publish everything together.
             await asyncio.wait_for(asyncio.shield(task), CACHED_VERDICT_WAIT)
@@ -216,7 +222,7 @@ class MirrordLanguageServer(LanguageServer):
             self.publish(state, version)  # the file's own findings now, the cluster's later
             self.send_status()
 
-    def schedule(self, uri: str, delay: float) -> None:
+    def schedule(self, uri: str, delay: float, force: bool = False) -> None:
         """Debounce: cancel the pending walk of `uri` and start a new one."""
         pending = self.debounce.pop(uri, None)
         if pending is not None:
@@ -226,7 +232,7 @@ class MirrordLanguageServer(LanguageServer):
             try:
                 if delay:
                     await asyncio.sleep(delay)
-                await self.check_document(uri)
+                await self.check_document(uri, force=force)
             finally:
                 if self.debounce.get(uri) is task:
                     del self.debounce[uri]
