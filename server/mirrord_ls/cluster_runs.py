@@ -82,14 +82,14 @@ class ClusterRuns:
             try:
                 await inner
             finally:
-                if token is not None and not self.ls.tasks.closed:
+                if token is not None and not self.ls.stopping:
                     self.ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
         finally:
             inner.cancel()  # cancelled ourselves (newer text, shutdown): so is the check
 
     async def begin_progress(self, state: DocState, task: asyncio.Future[None]) -> str | None:
         window = self.ls.client_capabilities.window
-        if not (window and window.work_done_progress):
+        if not (window and window.work_done_progress) or self.ls.stopping:
             return None
         token = f"mirrord-ls-check-{id(task)}"
         created = asyncio.ensure_future(self.ls.work_done_progress.create_async(token))
@@ -100,6 +100,8 @@ class ClusterRuns:
             created.add_done_callback(lambda f: f.cancelled() or f.exception())
             return None
         name = Path(to_fs_path(state.uri) or state.uri).name
+        if self.ls.stopping:
+            return None
         self.ls.work_done_progress.begin(
             token,
             types.WorkDoneProgressBegin(

@@ -12,10 +12,12 @@ cluster check.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pygls.uris import to_fs_path
 
@@ -65,10 +67,25 @@ class DocState:
     cluster_task: asyncio.Task[None] | None = None
     cluster_analysis: Analysis | None = None
     """The analysis the running cluster check works on."""
-    result_id: int = 0
-    """Bumped on every new set of diagnostics, for pull clients."""
+    result_id: str = ""
+    """Of the current diagnostics, for pull clients (see `ResultIds`)."""
+    published: list[Any] | None = None
+    """The diagnostics `result_id` names."""
     memo: tuple[int | None, Schema, Analysis] | None = None
     """(version, schema, analysis) of the latest text analysed."""
+
+
+class ResultIds:
+    """Diagnostic result ids unique to this server process: a random epoch and a counter, so
+    an id never names two different sets of diagnostics (not after a reopen, not after a
+    restart)."""
+
+    def __init__(self) -> None:
+        self._epoch = secrets.token_hex(4)
+        self._next = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._epoch}-{next(self._next)}"
 
 
 class Documents:

@@ -11,7 +11,6 @@ workspace/didChangeWatchedFiles, workspace/didChangeWorkspaceFolders,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -39,6 +38,8 @@ def register(server: MirrordLanguageServer) -> None:
     """Wire every handler below to `server`."""
     server.feature(types.INITIALIZE)(on_initialize)
     server.feature(types.INITIALIZED)(on_initialized)
+    server.feature(types.SHUTDOWN)(on_shutdown)
+    server.feature(types.EXIT)(on_exit)
     server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(on_configuration)
     server.feature(types.TEXT_DOCUMENT_DID_OPEN)(on_open)
     server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(on_change)
@@ -85,6 +86,14 @@ def on_initialize(ls: MirrordLanguageServer, params: types.InitializeParams) -> 
 
 async def on_initialized(ls: MirrordLanguageServer, params: types.InitializedParams) -> None:
     await ls.start_background()
+
+
+def on_shutdown(ls: MirrordLanguageServer, params: None) -> None:
+    ls.close_all()
+
+
+def on_exit(ls: MirrordLanguageServer, params: None) -> None:
+    ls.close_all()  # also without a shutdown first (a client that is gone)
 
 
 async def on_configuration(
@@ -151,13 +160,10 @@ async def on_pull(
         # Not pulling (the client cannot be told to pull again): diagnostics are pushed,
         # and an empty report here keeps them from showing twice.
         return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="push")
-    pending = ls.debounce.get(uri)
-    if pending is not None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(pending)
+    await ls.settled(uri)
     if state.analysis is None and not state.config_findings:
         await ls.check_document(uri)
-    result_id = str(state.result_id)
+    result_id = state.result_id
     if params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
     return types.RelatedFullDocumentDiagnosticReport(
@@ -172,7 +178,7 @@ async def on_workspace_pull(
     previous = {p.uri: p.value for p in params.previous_result_ids}
     items: list[types.WorkspaceDocumentDiagnosticReport] = []
     for state in ls.documents.values():
-        result_id = str(state.result_id)
+        result_id = state.result_id
         version = state.version if state.is_open else None
         if previous.get(state.uri) == result_id:
             items.append(

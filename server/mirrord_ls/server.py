@@ -36,6 +36,7 @@ from mirrord_ls.daemon import Daemon
 from mirrord_ls.documents import (
     DocState,
     Documents,
+    ResultIds,
     analysis_of,
     wants_cluster_check,
     wrong_extension,
@@ -75,6 +76,7 @@ class MirrordLanguageServer(LanguageServer):
         self.tasks = Tasks()
         self.runs = ClusterRuns(self)
         self.daemon = Daemon(self)
+        self.result_ids = ResultIds()
         self.debounce: dict[str, asyncio.Task[None]] = {}
         """The pending text walk of each document."""
         self.active_uri: str | None = None
@@ -245,11 +247,13 @@ class MirrordLanguageServer(LanguageServer):
             self.schedule(uri, 0)
 
     async def settled(self, uri: str) -> None:
-        """Wait for a pending check of `uri`, so an answer is about the latest text."""
+        """Wait for a pending check of `uri`, so an answer is about the latest text.
+
+        A pending check that gets replaced (cancelled) just ends the wait; a cancellation
+        of the caller (the client's `$/cancelRequest`) propagates."""
         pending = self.debounce.get(uri)
         if pending is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(pending)
+            await asyncio.wait({pending})
 
     def forget(self, uri: str) -> DocState | None:
         state = self.documents.pop(uri)
@@ -269,7 +273,12 @@ class MirrordLanguageServer(LanguageServer):
         return to_diagnostics(lines, (*state.config_findings, *state.cluster_findings))
 
     def publish(self, state: DocState, version: int | None = None) -> None:
-        state.result_id += 1
+        diagnostics = self.diagnostics_for(state)
+        if diagnostics != state.published:
+            # A new id only for new diagnostics, and one no earlier document had: a pull
+            # client's "unchanged" is then never about another text.
+            state.published = diagnostics
+            state.result_id = self.result_ids.next()
         if self.stopping:
             return
         if self.pull_mode:
@@ -280,7 +289,7 @@ class MirrordLanguageServer(LanguageServer):
             types.PublishDiagnosticsParams(
                 uri=state.uri,
                 version=state.version if version is None else version,
-                diagnostics=self.diagnostics_for(state),
+                diagnostics=diagnostics,
             )
         )
 
@@ -336,6 +345,22 @@ class MirrordLanguageServer(LanguageServer):
                 self.show_message(types.MessageType.Error, f"mirrord-ls: {finding.message}")
 
     # -- lifecycle -------------------------------------------------------------
+    def close_all(self) -> None:
+        """The end (shutdown, exit, or the client gone): send nothing more, cancel every
+        task, stop the watcher, close every cluster connection (their files go with them)."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.debounce.clear()
+        self.tasks.cancel_all()
+        self.daemon.stop()
+        self.runs.close()
+
+    def shutdown(self) -> None:
+        """pygls calls this when the connection ends, however it ends."""
+        self.close_all()
+        super().shutdown()
+
     def touch(self) -> None:
         """The user did something (the periodic re-check keeps going while they do)."""
         self.daemon.last_activity = time.monotonic()

@@ -119,10 +119,16 @@ async def test_kubeconfig_rewrite_with_cluster_checks_off_asks_no_cluster(
 # -- 4. the client's live officialExtensionInstalled is obeyed ---------------------------------
 
 
-async def test_live_official_extension_update_hides_json_schema_findings(tmp_path: Path) -> None:
+async def test_live_official_extension_update_hides_json_schema_findings(
+    tmp_path: Path, reference_schema: Path
+) -> None:
     config = tmp_path / "app-mirrord.json"
     config.write_text(UNKNOWN_FIELD)
-    settings: dict[str, Any] = {"cluster": {"enabled": False}, "officialExtensionInstalled": False}
+    settings: dict[str, Any] = {
+        "schema": str(reference_schema),
+        "cluster": {"enabled": False},
+        "officialExtensionInstalled": False,
+    }
     async with lsp_session(
         tmp_path, settings=settings, init_options={"officialExtensionInstalled": False}
     ) as lsp:
@@ -130,9 +136,7 @@ async def test_live_official_extension_update_hides_json_schema_findings(tmp_pat
         await wait_for_diagnostics(lsp, uri, lambda d: codes(d) == ["unknown-field"])
         # The official extension was installed meanwhile: VS Code's client says so in the
         # section it answers, and tells the server to read its settings again.
-        lsp.set_configuration(
-            {**settings, "officialExtensionInstalled": True}, section="mirrordLs"
-        )
+        lsp.set_configuration({**settings, "officialExtensionInstalled": True}, section="mirrordLs")
         lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         await wait_for_diagnostics(lsp, uri, lambda d: codes(d) == [])
 
@@ -222,19 +226,12 @@ async def test_exit_during_a_cluster_check_writes_nothing_to_the_closed_stdout(
     config = tmp_path / "app-mirrord.json"
     config.write_text('{\n  "feature": {}\n}\n')
     env = {"KUBECONFIG": str(clusters.kubeconfig), "MIRRORD_LS_LOG": "INFO"}
-    statuses: list[Any] = []
-    busy = asyncio.Event()
     try:
         async with raw_session(tmp_path, env) as (lsp, stderr, reader):
-
-            @lsp.feature("mirrord/status")
-            def on_status(params: Any) -> None:
-                statuses.append(params)
-                if getattr(params, "busy", False):
-                    busy.set()
-
+            began = asyncio.wrap_future(lsp.protocol.wait_for_notification(types.PROGRESS))
             open_document(lsp, config, "json")
-            await asyncio.wait_for(busy.wait(), 15)  # the check is in flight, hanging
+            # The check is in flight (hanging), long enough to report progress.
+            await asyncio.wait_for(began, 15)
             await asyncio.wait_for(lsp.shutdown_session(), 15)
             server = lsp._server
             assert server is not None
@@ -292,10 +289,12 @@ async def test_cancelled_pull_is_answered_as_cancelled(tmp_path: Path) -> None:
 # -- 8. pull result ids never repeat across a reopen -----------------------------------------------
 
 
-async def test_reopened_document_never_answers_unchanged_for_an_old_result(tmp_path: Path) -> None:
+async def test_reopened_document_never_answers_unchanged_for_an_old_result(
+    tmp_path: Path, reference_schema: Path
+) -> None:
     config = tmp_path / "app-mirrord.json"
     config.write_text(UNKNOWN_FIELD)
-    settings = {"cluster": {"enabled": False}}
+    settings = {"schema": str(reference_schema), "cluster": {"enabled": False}}
     async with lsp_session(None, capabilities=pull_capabilities(), settings=settings) as lsp:
         uri = open_document(lsp, config, "json")
         first = await pull(lsp, uri)
@@ -316,19 +315,22 @@ async def test_reopened_document_never_answers_unchanged_for_an_old_result(tmp_p
 # -- 9. settings per workspace folder -----------------------------------------------------------
 
 
-async def test_each_folder_of_a_multi_root_workspace_has_its_own_settings(tmp_path: Path) -> None:
+async def test_each_folder_of_a_multi_root_workspace_has_its_own_settings(
+    tmp_path: Path, reference_schema: Path
+) -> None:
     quiet, loud = tmp_path / "quiet", tmp_path / "loud"
     for folder in (quiet, loud):
         folder.mkdir()
         (folder / "app-mirrord.json").write_text(UNKNOWN_FIELD)
-    async with lsp_session(quiet, settings={"cluster": {"enabled": False}}) as lsp:
+    base = {"schema": str(reference_schema), "cluster": {"enabled": False}}
+    async with lsp_session(quiet, settings=base) as lsp:
         lsp.set_configuration(
-            {"cluster": {"enabled": False}, "schemaDiagnostics": {"json": "off"}},
+            {**base, "schemaDiagnostics": {"json": "off"}},
             section="mirrordLs",
             scope_uri=quiet.as_uri(),
         )
         lsp.set_configuration(
-            {"cluster": {"enabled": False}, "schemaDiagnostics": {"json": "on"}},
+            {**base, "schemaDiagnostics": {"json": "on"}},
             section="mirrordLs",
             scope_uri=loud.as_uri(),
         )
