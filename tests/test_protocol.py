@@ -17,6 +17,7 @@ CLASSES: dict[str, type] = {
     "minimalStatus": proto.Status,
     "activeDocument": proto.ActiveDocumentParams,
     "noActiveDocument": proto.ActiveDocumentParams,
+    "logLevel": proto.LogLevelParams,
     "recheckArgs": proto.DocumentArgs,
     "switchContextArgs": proto.SwitchContextArgs,
     "switchContextResult": proto.SwitchContextResult,

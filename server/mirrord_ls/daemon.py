@@ -207,14 +207,14 @@ class Daemon:
         while True:
             period = ls.settings.cluster.recheckSeconds
             await asyncio.sleep(period if period > 0 else 60)
-            if period <= 0 or not ls.settings.cluster.enabled:
+            if period <= 0:
                 continue
             if time.monotonic() - self.last_activity > IDLE_LIMIT_SECONDS:
                 continue  # the editor is idle: do not keep clusters busy for nobody
             open_docs = [
                 s
                 for s in ls.documents.values()
-                if s.is_open and wants_cluster_check(ls.settings, s)
+                if s.is_open and wants_cluster_check(ls.settings_for(s.uri), s)
             ]
             if not open_docs:
                 continue

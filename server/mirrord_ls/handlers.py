@@ -11,6 +11,7 @@ workspace/didChangeWatchedFiles, workspace/didChangeWorkspaceFolders,
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from mirrord_ls import protocol as proto
-from mirrord_ls.documents import DocState, format_for
+from mirrord_ls.documents import DocState, format_for, wants_cluster_check
 from mirrord_ls.features import completion as completion_mod
 from mirrord_ls.features import hover as hover_mod
 from mirrord_ls.lsp_convert import (
@@ -62,6 +63,7 @@ def register(server: MirrordLanguageServer) -> None:
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
     )(on_code_action)
     server.feature(proto.ACTIVE_DOCUMENT)(on_active_document)
+    server.feature(proto.LOG_LEVEL)(on_log_level)
     server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(on_watched_files)
     server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)(on_folders)
     server.command(proto.RECHECK)(cmd_recheck)
@@ -146,6 +148,25 @@ def on_close(ls: MirrordLanguageServer, params: types.DidCloseTextDocumentParams
 def on_active_document(ls: MirrordLanguageServer, params: Any) -> None:
     ls.active_uri = proto.parse(params, proto.ActiveDocumentParams).uri
     ls.send_status()
+
+
+_LOG_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "off": logging.CRITICAL + 1,
+}
+
+
+def on_log_level(ls: MirrordLanguageServer, params: Any) -> None:
+    level = _LOG_LEVELS.get(str(proto.parse(params, proto.LogLevelParams).level).lower())
+    if level is None:
+        return
+    logger = logging.getLogger("mirrord_ls")
+    logger.setLevel(level)
+    logger.info("log level is now %s", logging.getLevelName(level))
 
 
 # -- diagnostics (pull) -----------------------------------------------------------------------
@@ -255,7 +276,7 @@ async def on_completion(
     items = completion_mod.complete(text, offset, state.fmt, ls.schema, existing)
     incomplete = False
     context = completion_mod.cursor_context(text, offset, state.fmt)
-    if context is not None and context.kind == "value" and ls.settings.cluster.enabled:
+    if context is not None and context.kind == "value" and ls.settings_for(uri).cluster.enabled:
         from mirrord_ls.features.cluster_completion import cluster_values
 
         more, incomplete = await cluster_values(
@@ -300,6 +321,7 @@ async def on_folders(
     ls: MirrordLanguageServer, params: types.DidChangeWorkspaceFoldersParams
 ) -> None:
     ls.daemon.folders_removed([Path(to_fs_path(r.uri) or "") for r in params.event.removed])
+    await ls.load_settings()  # a new folder may have settings of its own
     await ls.daemon.scan()
 
 
@@ -313,11 +335,12 @@ async def cmd_recheck(ls: MirrordLanguageServer, *args: Any) -> Any:
     targets = [one] if one is not None else ls.documents.values()
     for state in targets:
         await ls.settled(state.uri)  # read the latest text first
-    if not ls.settings.cluster.enabled:
-        for state in targets:
+    tasks = []
+    for state in targets:
+        if wants_cluster_check(ls.settings_for(state.uri), state):
+            tasks.append(ls.runs.start(state, force=True))
+        else:
             ls.schedule(state.uri, 0)
-        return proto.to_json(ls.current_status())
-    tasks = [ls.runs.start(state, force=True) for state in targets]
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
     return proto.to_json(ls.current_status())

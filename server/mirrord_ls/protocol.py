@@ -5,6 +5,8 @@
   `experimental/serverStatus` (`health`, `quiescent`, `message`), which
   several clients already know how to render.
 - `mirrord/activeDocument` (client → server): `ActiveDocumentParams`.
+- `mirrord/logLevel` (client → server): `LogLevelParams`, so the server's log
+  follows the level of the client's log view.
 - `workspace/executeCommand` arguments and results of the `mirrord-ls.*`
   commands.
 
@@ -21,6 +23,7 @@ import cattrs
 
 STATUS = "mirrord/status"
 ACTIVE_DOCUMENT = "mirrord/activeDocument"
+LOG_LEVEL = "mirrord/logLevel"
 STATUS_CAPABILITY = "mirrordStatus"
 """`experimental.mirrordStatus: true` in the client's capabilities: it renders `Status`."""
 
@@ -63,6 +66,15 @@ class Status:
 @attrs.frozen
 class ActiveDocumentParams:
     uri: str | None = None
+
+
+LogLevel = Literal["trace", "debug", "info", "warning", "error", "off"]
+
+
+@attrs.frozen
+class LogLevelParams:
+    level: str | None = None
+    """One of trace, debug, info, warning, error, off."""
 
 
 @attrs.frozen

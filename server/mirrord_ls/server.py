@@ -19,10 +19,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from mirrord_ls import __version__
 from mirrord_ls import protocol as proto
@@ -43,7 +45,7 @@ from mirrord_ls.documents import (
 )
 from mirrord_ls.features.status import build_status
 from mirrord_ls.lsp_convert import to_diagnostics
-from mirrord_ls.settings import Settings, parse_settings
+from mirrord_ls.settings import ScopedSettings, Settings, parse_settings
 from mirrord_ls.tasks import Tasks
 
 log = logging.getLogger("mirrord_ls")
@@ -59,8 +61,8 @@ _SCHEMA_CODES = frozenset({"unknown-field", "invalid-value", "missing-field", "d
 class MirrordLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("mirrord-ls", __version__)
-        self.settings = Settings()
-        """Current settings; replaced whole on every change."""
+        self.scoped = ScopedSettings()
+        """The workspace's settings and each folder's; replaced whole on every change."""
         self.settings_loaded = False
         self.schema: Schema = schema_mod.builtin_schema()
         """The schema every check uses (configured, published or built-in)."""
@@ -87,12 +89,26 @@ class MirrordLanguageServer(LanguageServer):
         """Set by shutdown: nothing more is sent, nothing new starts."""
 
     # -- settings and schema -----------------------------------------------
-    def schema_findings_wanted(self, fmt: str | None) -> bool:
-        if fmt != "json":
+    @property
+    def settings(self) -> Settings:
+        """The workspace's settings (the schema, timeouts and trust are workspace-wide)."""
+        return self.scoped.default
+
+    def settings_for(self, uri: str | None) -> Settings:
+        """The settings of the folder holding `uri` (multi-root workspaces may differ)."""
+        path = to_fs_path(uri) if uri else None
+        return self.scoped.for_path(Path(path) if path else None)
+
+    def schema_findings_wanted(self, state: DocState) -> bool:
+        if state.fmt != "json":
             return True
-        mode = self.settings.schemaDiagnostics.json
+        settings = self.settings_for(state.uri)
+        mode = settings.schemaDiagnostics.json
         if mode == "auto":
-            return not bool(self.init_options.get("officialExtensionInstalled"))
+            official = settings.officialExtensionInstalled
+            if official is None:  # a client that does not say it live
+                official = bool(self.init_options.get("officialExtensionInstalled"))
+            return not official
         return mode == "on"
 
     def trusted(self) -> bool:
@@ -105,32 +121,43 @@ class MirrordLanguageServer(LanguageServer):
         """Read settings: pulled through workspace/configuration where the client can,
         else from the didChangeConfiguration payload or the initialization options."""
         raw: Any = None
+        per_folder: dict[Path, Any] = {}
         caps = self.client_capabilities
         if caps.workspace and caps.workspace.configuration:
+            folders = list(self.workspace.folders.values())
+            items = [types.ConfigurationItem(section="mirrordLs")] + [
+                types.ConfigurationItem(scope_uri=f.uri, section="mirrordLs") for f in folders
+            ]
             try:
                 result = await asyncio.wait_for(
-                    self.workspace_configuration_async(
-                        types.ConfigurationParams(
-                            items=[types.ConfigurationItem(section="mirrordLs")]
-                        )
-                    ),
+                    self.workspace_configuration_async(types.ConfigurationParams(items=items)),
                     timeout=5,
                 )
+                result = list(result or [])
                 raw = result[0] if result else None
+                for folder, value in zip(folders, result[1:], strict=False):
+                    if value is not None:
+                        per_folder[Path(to_fs_path(folder.uri) or "")] = value
             except (TimeoutError, Exception) as exc:  # a client bug must not stop the server
                 log.warning("could not read settings: %s", exc)
         elif isinstance(pushed, dict) and isinstance(pushed.get("mirrordLs"), dict):
             raw = pushed["mirrordLs"]
         else:
             raw = self.init_options.get("settings")
-        await self.apply_settings(raw)
+        await self.apply_settings(raw, per_folder)
 
-    async def apply_settings(self, raw: Any) -> None:
+    async def apply_settings(self, raw: Any, per_folder: dict[Path, Any] | None = None) -> None:
         settings, problems = parse_settings(raw)
+        scoped = ScopedSettings(settings)
+        for folder, value in (per_folder or {}).items():
+            if value == raw:
+                continue  # the folder says nothing of its own
+            scoped.folders[folder], more = parse_settings(value)
+            problems += [p for p in more if p not in problems]
         for problem in problems:
             self.show_message(types.MessageType.Warning, f"mirrord-ls: {problem}")
         schema_changed = settings.schema != self.settings.schema or not self.settings_loaded
-        self.settings = settings
+        self.scoped = scoped
         self.settings_loaded = True
         if schema_changed:
             await self.reload_schema()
@@ -193,13 +220,13 @@ class MirrordLanguageServer(LanguageServer):
         ):
             return  # a newer edit (or a close) arrived meanwhile: this result is stale
         findings = analysis.findings
-        if not self.schema_findings_wanted(state.fmt):
+        if not self.schema_findings_wanted(state):
             findings = [f for f in findings if f.code not in _SCHEMA_CODES]
         state.analysis = analysis
         state.inputs = from_analysis(analysis)
         state.config_findings = findings
         state.version = version
-        if not wants_cluster_check(self.settings, state):
+        if not wants_cluster_check(self.settings_for(uri), state):
             state.cluster_findings, state.facts, state.cluster_key = [], None, None
             self.publish(state, version)
             self.send_status()

@@ -13,6 +13,8 @@
 
 export const STATUS_NOTIFICATION = "mirrord/status";
 export const ACTIVE_DOCUMENT_NOTIFICATION = "mirrord/activeDocument";
+/** Client → server: the log level of the client's log view, for the server's log. */
+export const LOG_LEVEL_NOTIFICATION = "mirrord/logLevel";
 /** `experimental.mirrordStatus: true`: this client renders `mirrord/status`. */
 export const STATUS_CAPABILITY = "mirrordStatus";
 
@@ -132,6 +134,18 @@ export function parseSwitchContextResult(raw: unknown): SwitchContextResult | un
     return undefined;
   }
   return { applied: r.applied, reason: typeof r.reason === "string" ? r.reason : null };
+}
+
+export type LogLevelName = "off" | "trace" | "debug" | "info" | "warning" | "error";
+
+export interface LogLevelParams {
+  level: LogLevelName;
+}
+
+/** `vscode.LogLevel` (Off 0, Trace 1, Debug 2, Info 3, Warning 4, Error 5) as the server names it. */
+export function logLevelParams(level: number): LogLevelParams {
+  const names: LogLevelName[] = ["off", "trace", "debug", "info", "warning", "error"];
+  return { level: names[level] ?? "info" };
 }
 
 export function activeDocumentParams(uri: string | undefined): ActiveDocumentParams {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
-import { activeDocumentParams, contextsOf, parseStatus, parseSwitchContextResult, type Status } from "../src/protocol";
+import { activeDocumentParams, contextsOf, logLevelParams, parseStatus, parseSwitchContextResult, type Status } from "../src/protocol";
 
 /** The fixture the server's tests/test_protocol.py checks too. */
 const fixture = JSON.parse(readFileSync(new URL("../../../tests/fixtures/protocol.json", `file://${__filename}`), "utf8")) as Record<
@@ -46,6 +46,11 @@ describe("the shared protocol fixture", () => {
   it("lists the contexts of a showStatus result", () => {
     assert.deepEqual(contextsOf(fixture.status), ["kind-dev", "prod"]);
     assert.deepEqual(contextsOf(null), []);
+  });
+
+  it("names vscode.LogLevel values as the server reads them", () => {
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map((l) => logLevelParams(l).level), ["off", "trace", "debug", "info", "warning", "error"]);
+    assert.deepEqual(logLevelParams(2), fixture.logLevel);
   });
 
   it("parses a switchContext result", () => {
