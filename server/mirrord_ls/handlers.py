@@ -224,11 +224,11 @@ async def on_workspace_pull(
 
 async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> types.Hover | None:
     ls.touch()
-    await ls.wait_ready()
-    state = ls.documents.get(params.text_document.uri)
-    if state is None or state.analysis is None:
+    uri = params.text_document.uri
+    analysis = await ls.analysis_now(uri)  # the current text, even before the debounce ran
+    state = ls.documents.get(uri)
+    if state is None or analysis is None:
         return None
-    analysis = state.analysis
     offset = analysis.lines.offset(params.position.line, params.position.character)
     found = hover_mod.config_hover(analysis, offset)
     if found is None:
@@ -260,19 +260,16 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
 async def on_completion(
     ls: MirrordLanguageServer, params: types.CompletionParams
 ) -> types.CompletionList | None:
-    await ls.wait_ready()
     uri = params.text_document.uri
+    analysis = await ls.analysis_now(uri)  # the current text, even before the debounce ran
     state = ls.documents.get(uri)
-    if state is None or state.fmt is None:
+    if state is None or state.fmt is None or analysis is None:
         return None
-    from mirrord_ls.config.document import LineIndex
-
-    text = ls.workspace.get_text_document(uri).source
-    lines = LineIndex(text)
+    text, lines = analysis.text, analysis.lines
     offset = lines.offset(params.position.line, params.position.character)
     existing: set[str] = set()
-    if state.analysis is not None and state.analysis.root is not None:
-        existing = {m.key for m in state.analysis.root.members}
+    if analysis.root is not None:
+        existing = {m.key for m in analysis.root.members}
     items = completion_mod.complete(text, offset, state.fmt, ls.schema, existing)
     incomplete = False
     context = completion_mod.cursor_context(text, offset, state.fmt)
@@ -292,11 +289,10 @@ async def on_code_action(
     from mirrord_ls.features.code_actions import actions_for
 
     uri = params.text_document.uri
-    await ls.settled(uri)
+    analysis = await ls.analysis_now(uri)  # the current text, even before the debounce ran
     state = ls.documents.get(uri)
-    if state is None or state.analysis is None:
+    if state is None or analysis is None:
         return None
-    analysis = state.analysis
     ours = [d for d in params.context.diagnostics if str(d.source or "").startswith("mirrord-ls")]
     offsets = [
         (

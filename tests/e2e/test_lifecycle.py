@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
@@ -354,3 +355,58 @@ async def test_the_log_level_follows_the_client(tmp_path: Path) -> None:
         status = await rec.command("mirrord-ls.showStatus")  # handled after the notification
         assert status["health"] == "ok"
     assert any("log level is now INFO" in line for line in rec.stderr), rec.stderr
+
+
+# -- issue 12: completion, hover and code actions answer on the current text -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "character", "expected"),
+    [
+        ('{\n  "kube_context": ""\n}\n', 1, 19, "healthy"),
+        ('{\n  "target": "deployment/"\n}\n', 1, 24, "deployment/web"),
+    ],
+)
+async def test_completion_in_the_same_batch_as_the_change_that_made_it_possible(
+    clusters: DemoClusters,
+    tmp_path: Path,
+    text: str,
+    line: int,
+    character: int,
+    expected: str,
+) -> None:
+    switch_context(clusters.kubeconfig, "healthy")
+    config = tmp_path / "app-mirrord.json"
+    config.write_text("{\n}\n")
+    async with lsp_session(tmp_path, env={"KUBECONFIG": str(clusters.kubeconfig)}) as lsp:
+        uri = open_document(lsp, config, "json")
+        lsp.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
+        params = types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+        )
+        first = await asyncio.wait_for(lsp.text_document_completion_async(params), 15)
+        assert isinstance(first, types.CompletionList)
+        labels = [item.label for item in first.items]
+        # Either the cluster already answered, or the editor is told to ask again.
+        assert expected in labels or first.is_incomplete, labels
+        result = first
+        for _ in range(10):  # the editor asks again as the user types: so do we
+            if expected in [item.label for item in result.items]:
+                break
+            # recheck answers once the cluster check of the current text is done.
+            await asyncio.wait_for(
+                lsp.workspace_execute_command_async(
+                    types.ExecuteCommandParams(
+                        command="mirrord-ls.recheck", arguments=[{"uri": uri}]
+                    )
+                ),
+                30,
+            )
+            result = await asyncio.wait_for(lsp.text_document_completion_async(params), 15)
+        assert expected in [item.label for item in result.items]

@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from mirrord_ls.tasks import Tasks
 
 COLD_WAIT = 0.04
+CLUSTER_VALUE_PATHS = frozenset(
+    {
+        ("kube_context",),
+        ("target",),
+        ("target", "path"),
+        ("target", "namespace"),
+        ("agent", "namespace"),
+    }
+)
 KIND_PREFIXES = (
     "deployment/",
     "pod/",
@@ -70,15 +79,20 @@ async def cluster_values(
     fmt: Format,
     ctx: CursorContext,
 ) -> tuple[list[Item], bool]:
-    """Values the cluster knows for the field at the cursor, and whether more may come."""
+    """Values the cluster knows for the field at the cursor, and whether more may come.
+
+    `facts` None: the cluster check of this text has not answered yet, so the list is
+    incomplete (the editor asks again as the user types)."""
     path = ctx.path
+    if facts is None:
+        return [], path in CLUSTER_VALUE_PATHS
     if path == ("kube_context",):
-        contexts = list(facts.contexts) if facts is not None else []
+        contexts = list(facts.contexts)
         return [
             Item(c, _insert(c, fmt, ctx.quoted), "value", "kube context", None, ctx.start)
             for c in contexts
         ], False
-    if facts is None or facts.resolved is None or facts.trust is None:
+    if facts.resolved is None or facts.trust is None:
         return [], False
     namespace = facts.resolved.namespace or "default"
     target = facts.target
