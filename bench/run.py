@@ -515,6 +515,7 @@ async def bench_cluster(plan: Plan, rtt: int, clusters: DemoClusters) -> list[Ro
 
 async def bench_cache_hit(plan: Plan, clusters: DemoClusters) -> list[Row]:
     """The warm verdict's server time, measured in-process: ClusterService.check on a hit."""
+    from mirrord_ls.cluster.inputs import from_analysis
     from mirrord_ls.cluster.service import ClusterService
     from mirrord_ls.config import schema as schema_mod
     from mirrord_ls.config.analyze import analyze
@@ -523,7 +524,7 @@ async def bench_cache_hit(plan: Plan, clusters: DemoClusters) -> list[Row]:
     path = cluster_config(ws, "hit", "forbidden")
     env = server_env(plan.tmp / "cache-hit", {"KUBECONFIG": str(clusters.kubeconfig)})
     schema = schema_mod.load_configured(str(plan.schema))
-    analysis = analyze(path.read_text(), "json", schema, env, None)
+    inputs = from_analysis(analyze(path.read_text(), "json", schema, env, None))
     service = ClusterService()
     times: list[float] = []
     try:
@@ -533,11 +534,11 @@ async def bench_cache_hit(plan: Plan, clusters: DemoClusters) -> list[Row]:
             "workspace_folders": (ws,),
             "env": env,
         }
-        first = await service.check(analysis, **kwargs)
+        first = await service.check(inputs, **kwargs)
         assert any(f.code == "operator-forbidden" for f in first.findings)
         for i in range(200 + 20):
             t0 = time.perf_counter()
-            await service.check(analysis, **kwargs)
+            await service.check(inputs, **kwargs)
             if i >= 20:
                 times.append(ms(time.perf_counter() - t0))
         assert service.checks_run == 1, "the warm checks went to the cluster"

@@ -16,7 +16,7 @@ from mirrord_ls.config.analyze import analyze
 from mirrord_ls.config.document import LineIndex
 from mirrord_ls.config.files import config_format, git_branch_for
 from mirrord_ls.findings import Finding
-from mirrord_ls.findings import finding_json as to_json
+from mirrord_ls.lsp_convert import finding_json as to_json
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -113,10 +113,11 @@ def check_files(
             analyses.append((result, analysis, findings))
         result.json = [to_json(lines, f) for f in findings]
     if cluster and analyses:
+        from mirrord_ls.cluster.inputs import from_analysis
         from mirrord_ls.cluster.service import check_cluster_many
 
         extra = check_cluster_many(
-            [(analysis, result.path) for result, analysis, _ in analyses],
+            [(from_analysis(analysis), result.path) for result, analysis, _ in analyses],
             env=env,
             trusted=trust_workspace,
             workspace=Path.cwd(),

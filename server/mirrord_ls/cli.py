@@ -132,8 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     command = args.command or "serve"
     if command == "serve":
-        from mirrord_ls.server import server
+        from mirrord_ls.server import create_server
 
+        server = create_server()
         tcp = getattr(args, "tcp", None)
         if tcp:
             host, _, port = tcp.rpartition(":")

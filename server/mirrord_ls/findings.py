@@ -1,12 +1,16 @@
 """What a check finds, before it becomes an LSP diagnostic or a line of `check` output.
 
 Config checks and cluster checks both produce :class:`Finding` objects with
-offsets into the file as written; `features/diagnostics.py` turns them into
-LSP diagnostics and the CLI prints them. No LSP types here.
+offsets into the file as written; `lsp_convert.py` turns them into LSP
+diagnostics and into `check --format json` entries. Cluster check units
+return :class:`KeyedFinding` objects instead, placed by config key path (they
+never see the text); `ClusterInputs.anchor` turns a key path into offsets.
+No LSP types here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -74,20 +78,29 @@ class Finding:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def finding_json(lines: Any, finding: Finding) -> dict[str, Any]:
-    """The `check --format json` shape: LSP positions (0-based, UTF-16), severity in words.
+CLUSTER_SOURCE = "mirrord-ls (cluster)"
 
-    `lines` is a `config.document.LineIndex`; no LSP library is needed (keeps `check` fast).
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedFinding:
+    """A cluster finding placed by config key path, not by offset.
+
+    `at` is where it belongs (e.g. `("agent", "namespace")`); when that key is not
+    written, the first written path of `fallback`, else the nearest written parent
+    of `at`, else the first line.
     """
-    start = lines.position(finding.start)
-    end = lines.position(max(finding.end, finding.start))
-    return {
-        "range": {
-            "start": {"line": start[0], "character": start[1]},
-            "end": {"line": end[0], "character": end[1]},
-        },
-        "severity": finding.severity,
-        "code": finding.code,
-        "source": finding.source,
-        "message": finding.message,
-    }
+
+    code: str
+    severity: Severity
+    message: str
+    at: KeyPath
+    fallback: tuple[KeyPath, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    source: str = CLUSTER_SOURCE
+
+    def placed(self, span: tuple[int, int]) -> Finding:
+        return Finding(
+            self.code, self.severity, span[0], span[1], self.message, self.source, dict(self.data)
+        )

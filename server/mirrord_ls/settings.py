@@ -1,11 +1,14 @@
 """Typed settings (`mirrordLs.*`), read through `workspace/configuration`.
 
 Invalid values never crash the server: each bad field is reported in words
-and replaced by its default, the rest of the settings are kept.
+and replaced by its default, the rest of the settings are kept. Each
+workspace folder may have its own (`ScopedSettings`: the section is asked once
+without a scope and once per folder, with its `scopeUri`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
@@ -40,6 +43,9 @@ class Settings:
     trustWorkspaceKubeconfigs: bool = False
     """Run exec credential plugins from kubeconfigs inside the workspace."""
     schemaDiagnostics: SchemaDiagnostics = SchemaDiagnostics()
+    officialExtensionInstalled: bool | None = None
+    """Not a user setting: the VS Code client adds it to the section it answers, and
+    updates it live (None: not said; the initialization option then counts)."""
 
 
 _converter = cattrs.Converter(forbid_extra_keys=False)
@@ -64,7 +70,7 @@ def _structure_strict(value: Any, cls: type) -> Any:
             problems += [f"{f.name}.{p}" for p in sub_problems]
             continue
         try:
-            if f.type is bool and not isinstance(raw, bool):
+            if f.type in (bool, bool | None) and not isinstance(raw, bool):
                 raise TypeError("expected true or false")
             if f.type is float and (isinstance(raw, bool) or not isinstance(raw, int | float)):
                 raise TypeError("expected a number")
@@ -84,3 +90,22 @@ def parse_settings(raw: Any) -> tuple[Settings, list[str]]:
         return Settings(), []
     settings, problems = _structure_strict(raw, Settings)
     return settings, [f"mirrordLs.{p}" for p in problems]
+
+
+class ScopedSettings:
+    """The settings of the workspace, and of each folder that has its own."""
+
+    def __init__(self, default: Settings | None = None) -> None:
+        self.default = default or Settings()
+        self.folders: dict[Path, Settings] = {}
+
+    def for_path(self, path: Path | None) -> Settings:
+        """The settings of the innermost folder holding `path`, else the workspace's."""
+        best: Path | None = None
+        if path is not None:
+            for folder in self.folders:
+                if path.is_relative_to(folder) and (
+                    best is None or len(folder.parts) > len(best.parts)
+                ):
+                    best = folder
+        return self.folders[best] if best is not None else self.default

@@ -18,14 +18,8 @@ export const CONFIG_GLOBS = [
   "**/*.mirrord/*.{json,toml,yaml,yml}",
 ] as const;
 
-/** Custom protocol shared with the server (see server/mirrord_ls/features/status.py). */
-export const STATUS_NOTIFICATION = "mirrord/status";
-export const ACTIVE_DOCUMENT_NOTIFICATION = "mirrord/activeDocument";
-export const SERVER_COMMANDS = {
-  recheck: "mirrord-ls.recheck",
-  showStatus: "mirrord-ls.showStatus",
-  switchContext: "mirrord-ls.switchContext",
-} as const;
+/** Custom protocol shared with the server: typed in protocol.ts. */
+export { ACTIVE_DOCUMENT_NOTIFICATION, SERVER_COMMANDS, STATUS_NOTIFICATION } from "./protocol";
 
 /** VS Code commands contributed by this extension. */
 export const COMMANDS = {

@@ -6,6 +6,7 @@
 import * as vscode from "vscode";
 
 import { COMMANDS, OUTPUT_NAME, SECTION, SERVER_COMMANDS } from "./constants";
+import { contextsOf } from "./protocol";
 import { ServerManager } from "./server";
 import { RESTART_KEYS } from "./settings";
 import { statusMenu } from "./status";
@@ -92,10 +93,3 @@ async function switchContext(mgr: ServerManager): Promise<void> {
   await mgr.executeServerCommand(SERVER_COMMANDS.switchContext, [{ uri, context: picked.label }], "switch the context");
 }
 
-function contextsOf(result: unknown): string[] {
-  if (result === null || typeof result !== "object") {
-    return [];
-  }
-  const contexts = (result as { contexts?: unknown }).contexts;
-  return Array.isArray(contexts) ? contexts.filter((c): c is string => typeof c === "string") : [];
-}

@@ -39,6 +39,7 @@ import {
 } from "./constants";
 import { CappedErrorHandler } from "./errorHandler";
 import { RestartPolicy } from "./restartPolicy";
+import { LOG_LEVEL_NOTIFICATION, activeDocumentParams, logLevelParams } from "./protocol";
 import { findServer, type DiscoveryEnv } from "./serverCommand";
 import { augmentSection, initializationOptions, readSettings, type Settings } from "./settings";
 import { parseStatus, type MirrordStatus, type ServerState } from "./status";
@@ -138,6 +139,8 @@ export class ServerManager implements vscode.Disposable {
       vscode.workspace.onDidOpenTextDocument(() => this.render()),
       vscode.workspace.onDidCloseTextDocument(() => this.render()),
       vscode.extensions.onDidChange(() => this.officialExtensionChanged()),
+      // The server's log follows the level chosen for this output channel.
+      output.onDidChangeLogLevel((level) => this.sendLogLevel(level)),
     );
   }
 
@@ -263,6 +266,7 @@ export class ServerManager implements vscode.Disposable {
       if (e.newState === State.Running) {
         this.setState({ kind: "running" });
         this.sendActiveDocument(vscode.window.activeTextEditor);
+        this.sendLogLevel(this.output.logLevel);
       } else if (e.newState === State.Starting) {
         this.setState({ kind: "starting" });
       }
@@ -378,9 +382,19 @@ export class ServerManager implements vscode.Disposable {
     if (editor !== undefined && scheme !== "file" && scheme !== "untitled") {
       return; // output panels and the like are not documents the status could follow
     }
-    const uri = editor === undefined ? null : editor.document.uri.toString();
-    client.sendNotification(ACTIVE_DOCUMENT_NOTIFICATION, { uri }).catch((e: unknown) => {
+    const params = activeDocumentParams(editor?.document.uri.toString());
+    client.sendNotification(ACTIVE_DOCUMENT_NOTIFICATION, params).catch((e: unknown) => {
       this.output.warn(`${ACTIVE_DOCUMENT_NOTIFICATION}: ${String(e)}`);
+    });
+  }
+
+  private sendLogLevel(level: vscode.LogLevel): void {
+    const client = this.client;
+    if (client === undefined || client.state !== State.Running) {
+      return;
+    }
+    client.sendNotification(LOG_LEVEL_NOTIFICATION, logLevelParams(level)).catch((e: unknown) => {
+      this.output.warn(`${LOG_LEVEL_NOTIFICATION}: ${String(e)}`);
     });
   }
 

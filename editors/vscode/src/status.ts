@@ -6,57 +6,12 @@
  * `statusBar.ts` copies onto a `StatusBarItem`, and tests check directly.
  */
 import { COMMANDS } from "./constants";
+import { parseStatus, type Health, type Status } from "./protocol";
 
-export type Health = "ok" | "warning" | "error";
-
-/** Params of the server's `mirrord/status` notification. */
-export interface MirrordStatus {
-  health: Health;
-  busy: boolean;
-  /** A few words, e.g. "operator forbidden". */
-  message: string;
-  context?: string;
-  /** Cluster API URL. */
-  server?: string;
-  /** Verdict code, e.g. "operator-forbidden". */
-  operator?: string;
-  /** ISO time of the last cluster check. */
-  checkedAt?: string;
-  /** Markdown. */
-  tooltip: string;
-  /** URI of the config the status is about. */
-  document?: string;
-  /** mirrord configs the server knows of in the workspace. */
-  configCount: number;
-}
-
-/** Validates notification params; `undefined` for anything unusable. */
-export function parseStatus(raw: unknown): MirrordStatus | undefined {
-  if (raw === null || typeof raw !== "object") {
-    return undefined;
-  }
-  const r = raw as Record<string, unknown>;
-  const health = r.health;
-  if (health !== "ok" && health !== "warning" && health !== "error") {
-    return undefined;
-  }
-  const optString = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 ? v : undefined);
-  const status: MirrordStatus = {
-    health,
-    busy: r.busy === true,
-    message: typeof r.message === "string" ? r.message : "",
-    tooltip: typeof r.tooltip === "string" ? r.tooltip : "",
-    configCount: typeof r.configCount === "number" && Number.isFinite(r.configCount) ? r.configCount : 0,
-  };
-  const fields = ["context", "server", "operator", "checkedAt", "document"] as const;
-  for (const f of fields) {
-    const v = optString(r[f]);
-    if (v !== undefined) {
-      status[f] = v;
-    }
-  }
-  return status;
-}
+export type { Health } from "./protocol";
+/** Params of the server's `mirrord/status` notification (see protocol.ts). */
+export type MirrordStatus = Status;
+export { parseStatus };
 
 /** The client's side of things, which the server cannot report. */
 export type ServerState =

@@ -10,12 +10,27 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
+from mirrord_ls.cluster.targets import Listing
+from mirrord_ls.config.files import Format
 from mirrord_ls.config.targets import KIND_ALIASES
 from mirrord_ls.features.completion import CursorContext, Item
 
+if TYPE_CHECKING:
+    from mirrord_ls.cluster.service import ClusterFacts, ClusterService
+    from mirrord_ls.tasks import Tasks
+
 COLD_WAIT = 0.04
+CLUSTER_VALUE_PATHS = frozenset(
+    {
+        ("kube_context",),
+        ("target",),
+        ("target", "path"),
+        ("target", "namespace"),
+        ("agent", "namespace"),
+    }
+)
 KIND_PREFIXES = (
     "deployment/",
     "pod/",
@@ -29,7 +44,7 @@ KIND_PREFIXES = (
 )
 
 
-def _insert(value: str, fmt: str, quoted: bool) -> str:
+def _insert(value: str, fmt: Format, quoted: bool) -> str:
     if quoted or fmt == "yaml":
         return value
     return json.dumps(value)
@@ -40,13 +55,14 @@ def _problem_item(problem: str, ctx: CursorContext) -> Item:
     return Item(f"(cluster: {problem})", "", "value", problem, None, ctx.start)
 
 
-async def _listing(ls: Any, state: Any, kind: str, namespace: str) -> tuple[Any, bool]:
-    facts = state.facts
-    service = ls.cluster_service()
+async def _listing(
+    service: ClusterService, tasks: Tasks, facts: ClusterFacts, kind: str, namespace: str
+) -> tuple[Listing | None, bool]:
+    assert facts.identity is not None and facts.resolved is not None and facts.trust is not None
     cached = service.cached_listing(facts.identity, kind, namespace)
     if cached is not None:
         return cached, False
-    task = ls.run_task(
+    task = tasks.start(
         service.listing(facts.resolved, kind, namespace, facts.trust, dict(os.environ)),
         f"list:{kind}:{namespace}",
     )
@@ -56,24 +72,34 @@ async def _listing(ls: Any, state: Any, kind: str, namespace: str) -> tuple[Any,
         return None, True
 
 
-async def cluster_values(ls: Any, state: Any, ctx: CursorContext) -> tuple[list[Item], bool]:
-    facts = state.facts
-    fmt = state.fmt
+async def cluster_values(
+    service: ClusterService,
+    tasks: Tasks,
+    facts: ClusterFacts | None,
+    fmt: Format,
+    ctx: CursorContext,
+) -> tuple[list[Item], bool]:
+    """Values the cluster knows for the field at the cursor, and whether more may come.
+
+    `facts` None: the cluster check of this text has not answered yet, so the list is
+    incomplete (the editor asks again as the user types)."""
     path = ctx.path
+    if facts is None:
+        return [], path in CLUSTER_VALUE_PATHS
     if path == ("kube_context",):
-        contexts = list(getattr(facts, "contexts", ()) or ())
+        contexts = list(facts.contexts)
         return [
             Item(c, _insert(c, fmt, ctx.quoted), "value", "kube context", None, ctx.start)
             for c in contexts
         ], False
-    if facts is None or facts.resolved is None or facts.trust is None:
+    if facts.resolved is None or facts.trust is None:
         return [], False
     namespace = facts.resolved.namespace or "default"
-    target = getattr(facts, "target", None)
+    target = facts.target
     if target is not None and target.namespace:
         namespace = target.namespace
     if path in (("target", "namespace"), ("agent", "namespace")):
-        listing, incomplete = await _listing(ls, state, "namespace", "")
+        listing, incomplete = await _listing(service, tasks, facts, "namespace", "")
         if listing is None:
             return [], incomplete
         if listing.problem:
@@ -105,7 +131,7 @@ async def cluster_values(ls: Any, state: Any, ctx: CursorContext) -> tuple[list[
     kind = KIND_ALIASES.get(kind_word)
     if kind is None or kind == "label":
         return [], False
-    listing, incomplete = await _listing(ls, state, kind, namespace)
+    listing, incomplete = await _listing(service, tasks, facts, kind, namespace)
     if listing is None:
         return [], incomplete
     if listing.problem:

@@ -1,20 +1,18 @@
 """The `mirrord/status` notification: the editor's status-bar view of the active config.
 
-Shape (documented in the README):
-
-    {"health": "ok"|"warning"|"error", "busy": bool, "message": str,
-     "context": str|None, "server": str|None, "operator": str|None,
-     "checkedAt": str|None, "tooltip": str (markdown), "document": str|None,
-     "configCount": int, "contexts": [str]}
-
-Pure: built from the findings and cluster facts of one document.
+The shape is `protocol.Status` (documented in the README). Pure: built from the
+findings and cluster facts of one document, and whether work is pending.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mirrord_ls.findings import Finding
+from mirrord_ls.protocol import Health, Status
+
+if TYPE_CHECKING:
+    from mirrord_ls.cluster.service import ClusterFacts
 
 SHORT = {
     "installed": "operator ready",
@@ -33,18 +31,21 @@ def build_status(
     *,
     uri: str | None,
     findings: list[Finding],
-    facts: Any,
+    facts: ClusterFacts | None,
     busy: bool,
     config_count: int,
-) -> dict[str, Any]:
-    health = "ok"
+    quiescent: bool | None = None,
+) -> Status:
+    health: Health = "ok"
     for f in findings:
-        level = {"error": "error", "warning": "warning"}.get(f.severity, "ok")
+        level: Health = (
+            "error" if f.severity == "error" else ("warning" if f.severity == "warning" else "ok")
+        )
         if _RANK[level] > _RANK[health]:
             health = level
-    verdict = getattr(facts, "verdict", None)
-    context = getattr(facts, "context", None)
-    server = getattr(facts, "server", None)
+    verdict = facts.verdict if facts is not None else None
+    context = facts.context if facts is not None else None
+    server = facts.server if facts is not None else None
     cluster_codes = [f.code for f in findings if f.source.endswith("(cluster)")]
     if verdict is not None:
         message = SHORT.get(verdict.kind, verdict.kind)
@@ -70,16 +71,17 @@ def build_status(
         if f.source.endswith("(cluster)"):
             lines.append(f"- {f.severity}: {f.message}")
     lines.append(f"Findings in this config: {errors} errors, {warnings} warnings")
-    return {
-        "health": health,
-        "busy": busy,
-        "message": message,
-        "context": context,
-        "server": server,
-        "operator": verdict.kind if verdict is not None else None,
-        "checkedAt": verdict.checked_at.isoformat(timespec="seconds") if verdict else None,
-        "tooltip": "\n\n".join(lines),
-        "document": uri,
-        "configCount": config_count,
-        "contexts": list(getattr(facts, "contexts", ()) or ()),
-    }
+    return Status(
+        health=health,
+        quiescent=not busy if quiescent is None else quiescent,
+        message=message,
+        busy=busy,
+        tooltip="\n\n".join(lines),
+        configCount=config_count,
+        context=context,
+        server=server,
+        operator=verdict.kind if verdict is not None else None,
+        checkedAt=verdict.checked_at.isoformat(timespec="seconds") if verdict else None,
+        document=uri,
+        contexts=list(facts.contexts) if facts is not None else [],
+    )

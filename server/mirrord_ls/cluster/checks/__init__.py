@@ -1,0 +1,1 @@
+"""Cluster check units and the runner that walks them (see `base.py` for the interface)."""

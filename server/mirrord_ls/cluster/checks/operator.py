@@ -1,0 +1,151 @@
+"""Will mirrord use the operator? Its discovery, predicted, worded by what mirrord will do.
+
+mirrord: `mirrord/operator/src/client.rs` (`OperatorApi::try_new`: a GET of the
+`MirrordOperator` object; 404 means not installed, 403 means RBAC forbids it) and
+`mirrord/cli/src/connection.rs` (`create_and_connect`: with `operator: true` a missing
+operator stops mirrord with "Command requires the mirrord operator or operator usage
+was explicitly enabled in the configuration file." (`cli/src/error.rs`); unset,
+mirrord quietly runs without it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mirrord_ls.cluster import credentials as creds_mod
+from mirrord_ls.cluster import kubeconfig as kc
+from mirrord_ls.cluster.checks.base import CLUSTER_ANCHOR, CheckContext, CheckUnit, Halt, Outcome
+from mirrord_ls.cluster.checks.base import severity_for as _severity
+from mirrord_ls.cluster.discovery import Verdict
+from mirrord_ls.findings import KeyedFinding, Severity
+
+RBAC_DOCS = "https://metalbear.com/mirrord/docs/managing-mirrord/roles/"
+HEALTHY = ("installed", "not-installed", "forbidden")
+"""Verdicts after which the cluster can answer the other checks."""
+
+
+def _finding(code: str, severity: Severity, message: str, data: Any = None) -> KeyedFinding:
+    return KeyedFinding(
+        code, severity, message, CLUSTER_ANCHOR[0], CLUSTER_ANCHOR[1:], data=data or {}
+    )
+
+
+async def run(ctx: CheckContext) -> Outcome:
+    setting = ctx.operator_setting
+    try:
+        verdict = await ctx.facts.operator(setting)
+    except creds_mod.UntrustedCredentialPlugin as exc:
+        return Halt(
+            [
+                _finding(
+                    "untrusted-credential-plugin",
+                    "warning" if setting is None else "error",
+                    f"{exc} mirrord-ls did not run it, so the cluster was not checked. Trust"
+                    " this workspace (VS Code: Manage Workspace Trust; or set"
+                    " mirrordLs.trustWorkspaceKubeconfigs; `check --trust-workspace`) to let"
+                    " it run.",
+                )
+            ]
+        )
+    except creds_mod.CredentialError as exc:
+        return Halt(
+            [
+                _finding(
+                    "cluster-auth-failed",
+                    _severity(setting, "warning"),
+                    f"No credentials for context {ctx.cluster.context_name}: {exc}",
+                )
+            ]
+        )
+    finding = verdict_finding(verdict, setting, ctx.cluster)
+    found = [finding] if finding is not None else []
+    if verdict.kind not in HEALTHY:
+        return Halt(found)  # the cluster is in trouble: one finding says so
+    return found
+
+
+def verdict_finding(
+    verdict: Verdict, setting: bool | None, resolved: kc.ResolvedCluster
+) -> KeyedFinding | None:
+    """The diagnostic for a verdict, worded by what mirrord will do with this setting."""
+    where = f'context "{resolved.context_name}" ({resolved.server})'
+    data = {
+        "context": resolved.context_name,
+        "server": resolved.server,
+        "checkedAt": verdict.checked_at.isoformat(timespec="seconds"),
+        "verdict": verdict.kind,
+    }
+    kind = verdict.kind
+    severity: Severity
+    if kind in ("installed", "disabled"):
+        return None
+    if kind == "forbidden":
+        user = verdict.user or resolved.user_name
+        missing = f" The missing permission: `{verdict.missing}`." if verdict.missing else ""
+        message = (
+            f'The mirrord operator is installed in {where}, but RBAC forbids user "{user}"'
+            f" to use it.{missing} mirrord will stop at start-up with a 403 error."
+            " Fix: a cluster admin binds ClusterRole `mirrord-operator-user` to you"
+            f" (see {RBAC_DOCS})."
+        )
+        code, severity = "operator-forbidden", _severity(setting, "warning")
+        data["user"] = user
+    elif kind == "not-installed":
+        if setting is True:
+            message = (
+                f"The mirrord operator is not installed in {where}, but operator is true:"
+                " mirrord will refuse to start. Install the operator or set operator to false."
+            )
+        else:
+            message = (
+                f"The mirrord operator is not installed in {where}:"
+                " mirrord will run without the operator."
+            )
+        code, severity = "operator-not-installed", _severity(setting, "information")
+    elif kind == "check-failed":
+        then = (
+            "mirrord will fail, since operator is true."
+            if setting is True
+            else "mirrord would quietly run without the operator."
+        )
+        detail = verdict.detail.rstrip(".")
+        message = f"Cannot tell whether the operator is usable in {where}: {detail}. {then}"
+        code, severity = "operator-check-failed", _severity(setting, "warning")
+    elif kind == "unreachable":
+        message = f"The cluster of {where} cannot be reached: {verdict.detail}."
+        code, severity = "cluster-unreachable", _severity(setting, "warning")
+    elif kind == "tls-error":
+        message = (
+            f"TLS to the cluster of {where} failed: {verdict.detail}. Check the kubeconfig's"
+            " certificate-authority, or accept_invalid_certificates for test clusters."
+        )
+        code, severity = "cluster-tls-error", _severity(setting, "warning")
+    else:
+        message = (
+            f"The cluster of {where} did not accept the credentials of user"
+            f' "{resolved.user_name}": {verdict.detail}.'
+        )
+        code, severity = "cluster-auth-failed", _severity(setting, "warning")
+    return _finding(code, severity, message, data)
+
+
+UNIT = CheckUnit(
+    name="operator",
+    run=run,
+    codes=(
+        "operator-forbidden",
+        "operator-not-installed",
+        "operator-check-failed",
+        "cluster-unreachable",
+        "cluster-tls-error",
+        "cluster-auth-failed",
+        "untrusted-credential-plugin",
+    ),
+    severity="error with `operator: true`; else warning (forbidden, failures) or"
+    " information (not installed)",
+    requests="GET mirrordoperators/operator; on 404/403 the API group discovery (2-3 in all)",
+    predicts="mirrord/operator/src/client.rs OperatorApi::try_new;"
+    " mirrord/cli/src/connection.rs create_and_connect",
+    applies=lambda ctx: ctx.operator_setting is not False,
+    gate=True,
+)

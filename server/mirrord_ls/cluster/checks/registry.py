@@ -1,0 +1,17 @@
+"""Every cluster check unit, in the order their findings are reported.
+
+A new check is one module under `cluster/checks/` (or a wrapper of a pure
+function in `cluster/preflight/`) and one line here.
+"""
+
+from __future__ import annotations
+
+from mirrord_ls.cluster.checks import operator, target_exists, target_form, target_operator
+from mirrord_ls.cluster.checks.base import CheckUnit
+
+UNITS: tuple[CheckUnit, ...] = (
+    target_form.UNIT,
+    operator.UNIT,
+    target_operator.UNIT,
+    target_exists.UNIT,
+)

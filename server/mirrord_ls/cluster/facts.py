@@ -1,0 +1,321 @@
+"""The one store of what clusters said: cached, single-flight, bounded.
+
+`FactStore` lives as long as the process. Check units never call the API
+themselves: they ask a `Facts` accessor bound to one resolved cluster for
+one walk (`await facts.operator()`, `await facts.access_review(...)`,
+`await facts.get(path)`), so two checks, or twenty configs on one context,
+never ask the same question twice. Every answer is cached by cluster
+identity with a lifetime that depends on the answer, and concurrent askers
+share one request.
+
+A forced walk (the user's re-check, a kubeconfig change) asks each question
+afresh once, then shares that fresh answer with the rest of the walk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mirrord_ls.cluster import credentials as creds_mod
+from mirrord_ls.cluster import kubeconfig as kc
+from mirrord_ls.cluster.api import ApiConnection, TransportError
+from mirrord_ls.cluster.cache import SingleFlight, TtlCache
+from mirrord_ls.cluster.connections import ConnectionPool
+from mirrord_ls.cluster.discovery import Verdict, decide
+from mirrord_ls.cluster.targets import Listing, TargetLookup, list_names, lookup_target
+from mirrord_ls.config.targets import Target
+
+POSITIVE_TTL = 300.0
+ERROR_TTL = 30.0
+TRANSIENT_TTL = (5.0, 60.0)  # first and longest backoff for passing failures
+LISTING_TTL = 30.0
+MAX_CONCURRENT_CHECKS = 4  # a workspace with many contexts never storms API servers
+MAX_IDENTITIES = 128
+MAX_ENTRIES = 512
+REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+@dataclass(frozen=True)
+class VerdictEntry:
+    verdict: Verdict
+    failures: int = 0
+    """Passing failures in a row (they back off)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The answer to a GET: the HTTP status and JSON body, or why there was none."""
+
+    status: int | None
+    body: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def verdict_ttl(verdict: Verdict, failures: int) -> float:
+    if verdict.transient:
+        return min(TRANSIENT_TTL[1], TRANSIENT_TTL[0] * 2 ** (failures - 1))
+    if verdict.kind in ("installed", "forbidden", "not-installed"):
+        return POSITIVE_TTL
+    return ERROR_TTL
+
+
+class FactStore:
+    """Every cluster answer of the process, by cluster identity."""
+
+    def __init__(self, *, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self.pool = ConnectionPool(MAX_IDENTITIES)
+        self.verdicts: TtlCache[kc.ClusterIdentity, VerdictEntry] = TtlCache(MAX_IDENTITIES)
+        self.lookups: TtlCache[tuple[Any, ...], TargetLookup] = TtlCache(MAX_ENTRIES)
+        self.listings: TtlCache[tuple[Any, ...], Listing] = TtlCache(MAX_ENTRIES)
+        self.reviews: TtlCache[tuple[Any, ...], bool | None] = TtlCache(MAX_ENTRIES)
+        self.gets: TtlCache[tuple[Any, ...], Fetched] = TtlCache(MAX_ENTRIES)
+        self.flights: SingleFlight[Hashable] = SingleFlight()
+        self.concurrency = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
+        self.checks_run = 0
+        """How many discoveries actually went to a cluster (tests and benchmarks read it)."""
+
+    def bind(
+        self,
+        resolved: kc.ResolvedCluster,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+        *,
+        force: bool = False,
+    ) -> Facts:
+        return Facts(self, resolved, trust, env, force)
+
+    # -- what is cached ------------------------------------------------------
+    def cached_verdict(self, identity: kc.ClusterIdentity) -> Verdict | None:
+        entry = self.verdicts.get(identity)
+        return entry.verdict if entry is not None else None
+
+    def cached_listing(
+        self, identity: kc.ClusterIdentity, kind: str, namespace: str
+    ) -> Listing | None:
+        """The last known listing, even past its lifetime (completion shows it at once)."""
+        entry = self.listings.peek((identity, kind, namespace))
+        return entry.value if entry is not None else None
+
+    def due(self, identity: kc.ClusterIdentity, period: float, now: float) -> bool:
+        """Is a periodic re-check of `identity` due? Repeated failures back off."""
+        entry = self.verdicts.peek(identity)
+        if entry is None:
+            return True
+        failures = entry.value.failures
+        wait = period * (2 ** min(failures - 1, 4)) if failures else period
+        return now - entry.stored >= wait * 0.9
+
+    def invalidate(self, identities: Iterable[kc.ClusterIdentity] | None = None) -> None:
+        if identities is None:
+            self.verdicts.clear()
+            self.pool.forget_credentials()
+            return
+        gone = set(identities)
+        for identity in gone:
+            self.verdicts.pop(identity)
+        for cache in (self.lookups, self.listings, self.reviews, self.gets):
+            cache.drop_where(lambda key: key[0] in gone)
+
+    def close(self) -> None:
+        self.flights.cancel_all()
+        self.pool.close()
+
+    # -- the fetches (each runs once per key at a time) ---------------------
+    async def discover(
+        self,
+        resolved: kc.ResolvedCluster,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+        setting: bool | None,
+    ) -> Verdict:
+        identity = resolved.identity
+
+        async def fetch() -> Verdict:
+            conn = await self.pool.get(resolved, trust, env)
+            async with self.concurrency:
+                self.checks_run += 1
+                verdict = await decide(
+                    conn.request,
+                    setting,
+                    timeout=self.timeout,
+                    has_credentials=conn.has_credentials,
+                )
+            if verdict.kind == "auth-failed":
+                self.pool.credentials_rejected()  # maybe expired exec credentials
+            previous = self.verdicts.peek(identity)
+            failures = 0
+            if verdict.transient:
+                was = previous.value if previous is not None else None
+                failures = was.failures + 1 if was and was.verdict.transient else 1
+            self.verdicts.put(
+                identity, VerdictEntry(verdict, failures), verdict_ttl(verdict, failures)
+            )
+            return verdict
+
+        return await self.flights.run(("verdict", identity), fetch)
+
+
+class Facts:
+    """The fact store seen from one cluster, for one walk of the checks."""
+
+    def __init__(
+        self,
+        store: FactStore,
+        resolved: kc.ResolvedCluster,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+        force: bool,
+    ) -> None:
+        self.store = store
+        self.cluster = resolved
+        self.trust = trust
+        self.env = env
+        self._force = force
+        self._refreshed: set[Hashable] = set()
+        self.verdict: Verdict | None = None
+        """The operator verdict this walk read (hover and status show it)."""
+        self.target_lookup: TargetLookup | None = None
+
+    @property
+    def identity(self) -> kc.ClusterIdentity:
+        return self.cluster.identity
+
+    @property
+    def timeout(self) -> float:
+        return self.store.timeout
+
+    def _fresh_needed(self, key: Hashable) -> bool:
+        if not self._force or key in self._refreshed:
+            return False
+        self._refreshed.add(key)
+        return True
+
+    async def connection(self) -> ApiConnection:
+        """Raises `credentials.CredentialError` when no credentials can be had."""
+        return await self.store.pool.get(self.cluster, self.trust, self.env)
+
+    async def operator(self, setting: bool | None = None) -> Verdict:
+        """The operator verdict (mirrord's discovery, predicted)."""
+        fresh = self._fresh_needed("operator")
+        hit = None if fresh else self.store.cached_verdict(self.identity)
+        verdict = hit or await self.store.discover(self.cluster, self.trust, self.env, setting)
+        self.verdict = verdict
+        return verdict
+
+    async def target(self, target: Target) -> TargetLookup:
+        """Does the target exist (and its container), in its namespace or the context's."""
+        namespace = target.namespace or self.cluster.namespace or "default"
+        key = (self.identity, target.display, namespace)
+        store = self.store
+        hit = None if self._fresh_needed(key) else store.lookups.get(key)
+        if hit is not None:
+            self.target_lookup = hit
+            return hit
+
+        async def fetch() -> TargetLookup:
+            conn = await self.connection()
+            async with store.concurrency:
+                result = await lookup_target(conn.request, target, namespace, store.timeout)
+            store.lookups.put(key, result, ERROR_TTL if result.kind == "error" else POSITIVE_TTL)
+            return result
+
+        lookup: TargetLookup = await store.flights.run(("lookup", *key), fetch)
+        self.target_lookup = lookup
+        return lookup
+
+    async def listing(self, kind: str, namespace: str) -> Listing:
+        """Names of `kind` in `namespace` (kind "namespace": the namespaces)."""
+        key = (self.identity, kind, namespace)
+        store = self.store
+        hit = store.listings.get(key)
+        if hit is not None:
+            return hit
+
+        async def fetch() -> Listing:
+            conn = await self.connection()
+            result = await list_names(conn.request, kind, namespace, min(store.timeout, 5.0))
+            store.listings.put(key, result, LISTING_TTL)
+            return result
+
+        listing: Listing = await store.flights.run(("listing", *key), fetch)
+        return listing
+
+    async def access_review(
+        self,
+        namespace: str,
+        verb: str,
+        group: str,
+        resource: str,
+        subresource: str = "",
+        name: str = "",
+    ) -> bool | None:
+        """May the user do this? A SelfSubjectAccessReview; None when the cluster did not say."""
+        key = (self.identity, namespace, verb, group, resource, subresource, name)
+        store = self.store
+        entry = store.reviews.live(key)
+        if entry is not None:
+            return entry.value
+
+        async def fetch() -> bool | None:
+            conn = await self.connection()
+            attributes = {
+                "group": group,
+                "resource": resource,
+                "subresource": subresource,
+                "verb": verb,
+                "namespace": namespace,
+            }
+            if name:
+                attributes["name"] = name
+            body = {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes},
+            }
+            allowed: bool | None = None
+            try:
+                response = await conn.request(
+                    "POST", REVIEW_PATH, body=body, timeout=min(store.timeout, 5.0)
+                )
+                doc = response.json()
+                status = doc.get("status") if isinstance(doc, dict) else None
+                if 200 <= response.status < 300 and isinstance(status, dict):
+                    allowed = status.get("allowed") is True
+            except TransportError:
+                pass
+            store.reviews.put(key, allowed, LISTING_TTL)
+            return allowed
+
+        result: bool | None = await store.flights.run(("review", *key), fetch)
+        return result
+
+    async def get(self, path: str) -> Fetched:
+        """A GET of any API path, cached briefly (the checks that read objects share it)."""
+        key = (self.identity, path)
+        store = self.store
+        hit = None if self._fresh_needed(("get", path)) else store.gets.get(key)
+        if hit is not None:
+            return hit
+
+        async def fetch() -> Fetched:
+            conn = await self.connection()
+            try:
+                response = await conn.request("GET", path, timeout=min(store.timeout, 5.0))
+            except TransportError as exc:
+                result = Fetched(None, None, exc.message)
+                store.gets.put(key, result, TRANSIENT_TTL[0])
+                return result
+            result = Fetched(response.status, response.json())
+            store.gets.put(key, result, ERROR_TTL if not result.ok else LISTING_TTL)
+            return result
+
+        fetched: Fetched = await store.flights.run(("get", *key), fetch)
+        return fetched

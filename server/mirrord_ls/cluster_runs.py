@@ -1,0 +1,148 @@
+"""Cluster checks of documents: start one, cancel a stale one, say when one is slow.
+
+One cluster check per document at a time: a newer text cancels the check of
+an older one (its answer would be stale). A check that takes more than a
+moment marks the verdicts still on screen as being re-checked, and reports
+progress where the client shows it. The walk itself is
+`ClusterService.check`; this module only runs it for the server's documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from mirrord_ls.cluster.service import ClusterService
+from mirrord_ls.config.analyze import Analysis
+from mirrord_ls.documents import DocState
+from mirrord_ls.findings import Finding
+
+if TYPE_CHECKING:
+    from mirrord_ls.server import MirrordLanguageServer
+
+SLOW_CHECK_SECONDS = 0.2
+"""After this, kept verdicts are marked "(re-checking...)" and progress is shown."""
+RECHECKING = " (re-checking...)"
+
+
+def mark_rechecking(findings: list[Finding]) -> None:
+    """Verdicts kept on screen while the cluster is asked again say so (never look fresh)."""
+    for finding in findings:
+        if not finding.data.get("rechecking"):
+            finding.data["rechecking"] = True
+            finding.message += RECHECKING
+
+
+class ClusterRuns:
+    def __init__(self, ls: MirrordLanguageServer) -> None:
+        self.ls = ls
+        self.service: ClusterService | None = None
+        """Created on first use, so start-up stays light."""
+        self.busy = 0
+        """Cluster checks running now."""
+
+    def cluster_service(self) -> ClusterService:
+        timeout = self.ls.settings.cluster.timeoutSeconds
+        if self.service is None:
+            self.service = ClusterService(timeout=timeout)
+        self.service.timeout = timeout
+        return self.service
+
+    def start(self, state: DocState, force: bool = False) -> asyncio.Task[None]:
+        running = state.cluster_task
+        if running is not None and not running.done():
+            if state.cluster_analysis is state.analysis:
+                return running  # already checking this very text: that answer is fresh
+            running.cancel()  # checking an older text: its answer would be stale
+        task = self.ls.tasks.start(self._run(state, force), f"cluster:{state.uri}")
+        state.cluster_task = task
+        state.cluster_analysis = state.analysis
+        return task
+
+    async def _run(self, state: DocState, force: bool) -> None:
+        analysis = state.analysis
+        if analysis is None:
+            return
+        inner = asyncio.ensure_future(self._check(state, analysis, force))
+        try:
+            try:
+                await asyncio.wait_for(asyncio.shield(inner), SLOW_CHECK_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            # A slow check: say so. Kept verdicts are marked as being re-checked, never fresh.
+            if state.cluster_findings and state.analysis is analysis:
+                mark_rechecking(state.cluster_findings)
+                self.ls.publish(state)
+            token = await self.begin_progress(state, inner)
+            try:
+                await inner
+            finally:
+                if token is not None and not self.ls.stopping:
+                    self.ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
+        finally:
+            inner.cancel()  # cancelled ourselves (newer text, shutdown): so is the check
+
+    async def begin_progress(self, state: DocState, task: asyncio.Future[None]) -> str | None:
+        window = self.ls.client_capabilities.window
+        if not (window and window.work_done_progress) or self.ls.stopping:
+            return None
+        token = f"mirrord-ls-check-{id(task)}"
+        created = asyncio.ensure_future(self.ls.work_done_progress.create_async(token))
+        done, _ = await asyncio.wait({created}, timeout=2)
+        if not done or created.exception() is not None:
+            # A busy or refusing client still gets its diagnostics; the late answer is
+            # left to pygls (cancelling its future would make it fail on that answer).
+            created.add_done_callback(lambda f: f.cancelled() or f.exception())
+            return None
+        name = Path(to_fs_path(state.uri) or state.uri).name
+        if self.ls.stopping:
+            return None
+        self.ls.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="mirrord-ls", message=f"checking the cluster of {name}", cancellable=True
+            ),
+        )
+        cancelled = self.ls.work_done_progress.tokens.get(token)
+        if cancelled is not None:
+            cancelled.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+        return token
+
+    async def _check(self, state: DocState, analysis: Analysis, force: bool) -> None:
+        ls = self.ls
+        inputs = state.inputs
+        if inputs is None:
+            return
+        path = to_fs_path(state.uri)
+        folders = tuple(ls.daemon.roots())
+        folder = ls.daemon.folder_of(path) or (Path(path).parent if path else None)
+        self.busy += 1
+        ls.send_status()
+        try:
+            result = await self.cluster_service().check(
+                inputs,
+                config_path=Path(path) if path else None,
+                workspace_folder=folder,
+                workspace_folders=folders,
+                trusted=ls.trusted(),
+                force=force,
+            )
+        finally:
+            self.busy -= 1
+        if ls.documents.get(state.uri) is not state or state.analysis is not analysis:
+            ls.send_status()
+            return  # the config changed while the cluster answered: this verdict is stale
+        state.cluster_findings = result.findings
+        state.facts = result.facts
+        ls.publish(state)
+        ls.send_status()
+        ls.daemon.update_watches()
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()

@@ -1,0 +1,231 @@
+"""Workspace state: configs on disk that are not open, file watching, periodic re-checks.
+
+The daemon keeps the Problems panel true for every mirrord config in the
+workspace folders, open or not: it scans the folders, follows changes (the
+client's file watching where it offers it, else our own watcher), re-checks
+configs whose kubeconfig changed, and re-asks clusters periodically while
+the editor is in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from mirrord_ls.config.files import GLOBS, config_format, is_mirrord_config
+from mirrord_ls.documents import DocState, wants_cluster_check
+from mirrord_ls.watch import FileWatcher, find_configs
+
+if TYPE_CHECKING:
+    from mirrord_ls.server import MirrordLanguageServer
+
+log = logging.getLogger("mirrord_ls")
+
+IDLE_LIMIT_SECONDS = 30 * 60
+"""No periodic re-check when the editor has been idle this long."""
+
+
+class Daemon:
+    def __init__(self, ls: MirrordLanguageServer) -> None:
+        self.ls = ls
+        self.watcher: FileWatcher | None = None
+        """Kubeconfigs always; workspace configs when the client cannot watch them."""
+        self.client_watches = False
+        """True once the client agreed to watch workspace configs for us."""
+        self.last_activity = time.monotonic()
+        """When the user last opened, edited or hovered (the periodic re-check rests after)."""
+
+    # -- workspace folders ----------------------------------------------------
+    def roots(self) -> list[Path]:
+        return [Path(to_fs_path(f.uri) or "") for f in self.ls.workspace.folders.values()]
+
+    def in_workspace(self, path: Path) -> bool:
+        return any(path.is_relative_to(root) for root in self.roots())
+
+    def folder_of(self, path: str | None) -> Path | None:
+        if not path:
+            return None
+        best: Path | None = None
+        for root in self.roots():
+            if Path(path).is_relative_to(root) and (
+                best is None or len(str(root)) > len(str(best))
+            ):
+                best = root
+        return best
+
+    # -- configs on disk ------------------------------------------------------
+    def add_disk_config(self, path: Path) -> None:
+        """Read a workspace config that is not open, and check it (push and pull)."""
+        from mirrord_ls.checker import read_config_text
+
+        ls = self.ls
+        uri = path.as_uri()
+        state = ls.documents.get(uri)
+        if state is not None and state.is_open:
+            return  # the editor's text is the truth while it is open
+        text, problem = read_config_text(path)
+        if state is None:
+            state = DocState(uri, 0, config_format(path), is_open=False)
+            ls.documents.put(state)
+        state.version = (state.version or 0) + 1
+        state.disk_text = text or ""
+        if problem is not None:
+            state.analysis = None
+            state.config_findings = [problem]
+            state.cluster_findings = []
+            ls.publish(state, None)
+            return
+        ls.schedule(uri, 0)
+
+    def forget_disk_config(self, uri: str) -> None:
+        state = self.ls.documents.get(uri)
+        if state is None or state.is_open:
+            return
+        self.ls.documents.pop(uri)
+        if state.cluster_task is not None:
+            state.cluster_task.cancel()
+        self.ls.clear_diagnostics(uri)
+
+    def closed(self, uri: str) -> None:
+        """An open config was closed: a workspace config stays in the Problems panel, as it is
+        on disk; any other file's diagnostics go."""
+        path = Path(to_fs_path(uri) or "")
+        if self.in_workspace(path) and is_mirrord_config(path) and path.is_file():
+            self.add_disk_config(path)
+        else:
+            self.ls.clear_diagnostics(uri)
+
+    async def scan(self) -> None:
+        paths = await asyncio.to_thread(find_configs, self.roots())
+        for path in paths:
+            if path.as_uri() not in self.ls.documents:
+                self.add_disk_config(path)
+        self.ls.send_status()
+
+    def folders_removed(self, removed: list[Path]) -> None:
+        for root in removed:
+            for state in self.ls.documents.values():
+                if not state.is_open and Path(to_fs_path(state.uri) or "").is_relative_to(root):
+                    self.forget_disk_config(state.uri)
+        if self.watcher is not None and not self.client_watches:
+            self.watcher.watch_roots(self.roots())
+
+    def config_paths_changed(self, paths: set[Path]) -> None:
+        for path in paths:
+            if not self.in_workspace(path):
+                continue
+            if path.is_file():
+                self.add_disk_config(path)
+            else:
+                self.forget_disk_config(path.as_uri())
+        self.ls.send_status()
+
+    def files_changed(self, paths: set[Path]) -> None:
+        """From the watcher: kubeconfigs and the files they name, and (maybe) configs."""
+        ls = self.ls
+        configs = {p for p in paths if is_mirrord_config(p)}
+        if configs:
+            self.config_paths_changed(configs)
+        others = paths - configs
+        if not others:
+            return
+        affected = [
+            state
+            for state in ls.documents.values()
+            if (state.facts is not None and others & set(state.facts.watched))
+            or (state.facts is None and state.analysis is not None)
+        ]
+        service = ls.runs.service
+        if service is not None:
+            service.invalidate({s.facts.identity for s in affected if s.facts and s.facts.identity})
+            service.forget_files(others)
+        for state in affected:
+            # Walk 1 again, forced: the walk asks `wants_cluster_check` (cluster checks may
+            # be off), and marks the old verdict while the cluster is asked anew.
+            ls.schedule(state.uri, 0, force=True)
+
+    # -- watching -------------------------------------------------------------
+    def update_watches(self) -> None:
+        if self.watcher is None:
+            return
+        files: set[Path] = set()
+        for state in self.ls.documents.values():
+            if state.facts is not None:
+                files.update(state.facts.watched)
+        if not files:
+            from mirrord_ls.cluster.kubeconfig import KubeconfigOrigin, kubeconfig_paths
+
+            source = kubeconfig_paths(None, None, os.environ, Path.home())
+            if source.origin is not KubeconfigOrigin.MIRRORD_ENV:
+                files.update(source.paths)
+        self.watcher.watch_files(files)
+
+    async def start_watching(self) -> None:
+        ls = self.ls
+        self.watcher = FileWatcher(asyncio.get_running_loop(), self.files_changed)
+        ws = ls.client_capabilities.workspace
+        dynamic = bool(
+            ws and ws.did_change_watched_files and ws.did_change_watched_files.dynamic_registration
+        )
+        if dynamic:
+            try:
+                await asyncio.wait_for(
+                    ls.client_register_capability_async(
+                        types.RegistrationParams(
+                            registrations=[
+                                types.Registration(
+                                    id="mirrord-ls-configs",
+                                    method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                    register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                        watchers=[
+                                            types.FileSystemWatcher(glob_pattern=g) for g in GLOBS
+                                        ]
+                                    ),
+                                )
+                            ]
+                        )
+                    ),
+                    5,
+                )
+                self.client_watches = True
+            except Exception as exc:  # then we watch ourselves
+                log.info("client refused file watching: %s", exc)
+        if not self.client_watches:
+            self.watcher.watch_roots(self.roots())
+        self.update_watches()
+
+    async def recheck_loop(self) -> None:
+        """Re-ask the cluster periodically, so cluster-side changes show without user action."""
+        ls = self.ls
+        while True:
+            period = ls.settings.cluster.recheckSeconds
+            await asyncio.sleep(period if period > 0 else 60)
+            if period <= 0:
+                continue
+            if time.monotonic() - self.last_activity > IDLE_LIMIT_SECONDS:
+                continue  # the editor is idle: do not keep clusters busy for nobody
+            open_docs = [
+                s
+                for s in ls.documents.values()
+                if s.is_open and wants_cluster_check(ls.settings_for(s.uri), s)
+            ]
+            if not open_docs:
+                continue
+            service = ls.runs.cluster_service()
+            for state in open_docs:
+                identity = state.facts.identity if state.facts else None
+                if identity is not None and not service.due(identity, period):
+                    continue  # a failing cluster backs off
+                ls.runs.start(state, force=True)
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
