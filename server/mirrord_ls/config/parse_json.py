@@ -43,8 +43,8 @@ class _Reader:
             assert m is not None
             self.pos = m.end()
             if text.startswith("//", self.pos):
-                end = text.find("\n", self.pos)
-                end = len(text) if end == -1 else end
+                ends = [i for i in (text.find("\n", self.pos), text.find("\r", self.pos)) if i >= 0]
+                end = min(ends) if ends else len(text)
                 self.issues.append(
                     SyntaxIssue(
                         self.pos, end, "Comments are not allowed: mirrord reads strict JSON."
