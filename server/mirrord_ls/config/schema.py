@@ -3,13 +3,16 @@
 Order of preference: a path or URL the user configured (`mirrordLs.schema`,
 `--schema`); else mirrord's published schema, fetched in the background,
 cached on disk and revalidated with ETag/Last-Modified, used from the cache
-when offline; else the schema this project writes itself for the fields it
-understands deeply (`builtin-schema.json`). No network failure ever blocks or
-shows as an error in a config: it only decides which schema is used.
+when offline; else the built-in schema (`builtin-schema.json`): mirrord's whole
+config structure, extracted from a published schema of a recorded release by
+`scripts/build-builtin-schema.py`, without mirrord's description text. No
+network failure ever blocks or shows as an error in a config: it only decides
+which schema is used.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -49,7 +52,6 @@ class Schema:
     document: dict[str, Any]
     source: str  # "configured" | "published" | "published (cached)" | "built-in"
     location: str
-    partial: bool = False  # the built-in subset: never flag fields it does not know
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Derived once per schema: the validator, the schema as text."""
 
@@ -107,11 +109,14 @@ class Schema:
         return out
 
     def property_schemas(self, node: Any, key: str) -> list[dict[str, Any]]:
+        """The schemas of member `key`: a named property, else a map's value schema."""
         found = []
         for branch in self.branches(node):
             props = branch.get("properties")
             if isinstance(props, dict) and key in props:
                 found.append(props[key])
+            elif isinstance(branch.get("additionalProperties"), dict):
+                found.append(branch["additionalProperties"])
         return found
 
     def at(self, path: tuple[str | int, ...]) -> list[dict[str, Any]]:
@@ -160,9 +165,15 @@ def _check_document(doc: Any, where: str) -> dict[str, Any]:
     return doc
 
 
+@functools.cache
 def builtin_schema() -> Schema:
+    """mirrord's config structure as of the release recorded in it (no description text).
+
+    Made by `scripts/build-builtin-schema.py` from a published schema; as strict as it.
+    """
     text = resources.files("mirrord_ls.config").joinpath("builtin-schema.json").read_text("utf-8")
-    return Schema(json.loads(text), "built-in", "mirrord-ls", partial=True)
+    doc = json.loads(text)
+    return Schema(doc, "built-in", f"mirrord {doc.get('x-mirrord-release', 'unknown release')}")
 
 
 def _fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
