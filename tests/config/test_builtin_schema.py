@@ -70,8 +70,17 @@ INVALID = [
     ("toml", '[feature.network]\nincoming = "stealz"\n', "invalid-value", '"stealz"', '"steal"'),
     ("yaml", "agnet:\n  ttl: 3\n", "unknown-field", "agnet", '"agent"'),
     ("yaml", "feature:\n  nework: {}\n", "unknown-field", "nework", '"network"'),
+    ("yaml", "agent:\n  ttl: 30.0\n", "invalid-value", "30.0", "whole number"),
+    ("json", '{"target": "foo"}', "invalid-value", '"foo"', "pod/foo"),
     (
         "json",
+        '{"target": "pod/x/containers/y"}',
+        "invalid-value",
+        '"pod/x/containers/y"',
+        "container",
+    ),
+    ("json", '{"target": "Deployment/x"}', "invalid-value", '"Deployment/x"', "lower case"),
+    ("json", '{"target": "label/app=a,app=b"}', "invalid-value", '"label/app=a,app=b"', "twice"),
 ]
 
 
@@ -87,7 +96,12 @@ VALID = [
     ("json", '{"target": {"deployment": "api", "container": "main"}}'),
     ("json", '{"target": {"path": {"deployment": "api"}, "namespace": "prod"}}'),
     ("json", '{"target": {"path": "deployment/api/container/main", "namespace": "prod"}}'),
+    ("json", '{"target": "label/app.kubernetes.io/name=api"}'),
+    ("json", '{"target": "label/app=api,tier=web/container/main"}'),
+    ("json", '{"target": "targetless"}'),
     ("toml", '[target]\npath = "pod/api"\nnamespace = "prod"\n'),
+    ("yaml", "target:\n  deployment: api\n  container: main\n"),
+    ("yaml", "feature:\n  network:\n    incoming:\n      mode: off\n"),
     ("json", '{"feature": {"env": {"override": {"A": "1"}}, "fs": "read", "network": true}}'),
     ("yaml", 'skip_processes: [bash, node]\nagent:\n  ttl: "30"\n'),
 ]

@@ -18,6 +18,7 @@ from mirrord_ls.config.parse_yaml import parse_yaml
 from mirrord_ls.config.schema import Schema
 from mirrord_ls.config.template import Rendered, mirrord_variables, render
 from mirrord_ls.config.validate import check_schema
+from mirrord_ls.config.verify import verify
 from mirrord_ls.findings import Finding
 
 _READERS = {"json": parse_json, "toml": parse_toml, "yaml": parse_yaml}
@@ -114,6 +115,17 @@ def _map_finding(rendered: Rendered, finding: Finding) -> Finding:
     return finding
 
 
+def _broken_template(rendered: Rendered, finding: Finding) -> bool:
+    """Is the finding's value a stand-in for a template that failed to render?
+
+    The template finding says it; judging the stand-in would be a second, false one.
+    """
+    if not rendered.errors or not rendered.templated(finding.start, finding.end):
+        return False
+    start, end = rendered.source_span(finding.start, finding.end)
+    return any(e.start < end and start < e.end for e in rendered.errors)
+
+
 def analyze(
     text: str,
     fmt: Format,
@@ -183,7 +195,15 @@ def analyze(
                 )
             )
         else:
-            for finding in check_schema(parsed.root, schema, complete=parsed.complete):
-                findings.append(_map_finding(rendered, finding))
+            seen: set[tuple[str, int, int]] = set()
+            checked = check_schema(parsed.root, schema, complete=parsed.complete)
+            # mirrord's own rules (LayerConfig::verify and the feature configs): after the
+            # schema, and never twice on one span for one code.
+            own = [f for f in verify(parsed.root, schema) if not _broken_template(rendered, f)]
+            for finding in [*checked, *own]:
+                key = (finding.code, finding.start, finding.end)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(_map_finding(rendered, finding))
     findings.sort(key=lambda f: (f.start, f.end, f.code))
     return Analysis(text, fmt, rendered, parsed, findings, schema)
