@@ -17,7 +17,7 @@ from mirrord_ls.config.parse_toml import parse_toml
 from mirrord_ls.config.parse_yaml import parse_yaml
 from mirrord_ls.config.schema import Schema
 from mirrord_ls.config.template import Rendered, mirrord_variables, render
-from mirrord_ls.config.validate import check_schema
+from mirrord_ls.config.validate import check_schema, duplicate_keys
 from mirrord_ls.config.verify import verify
 from mirrord_ls.findings import Finding
 
@@ -115,6 +115,53 @@ def _map_finding(rendered: Rendered, finding: Finding) -> Finding:
     return finding
 
 
+def _byte_order_mark(fmt: Format) -> list[Finding]:
+    """What mirrord makes of a file that starts with U+FEFF, by format.
+
+    mirrord reads the file with `std::fs::read_to_string` (lib.rs, `LayerFileConfig::from_path`),
+    which keeps the mark, and hands it to the format's reader:
+    - serde_json refuses it ("expected value at line 1 column 1"): an error, with the edit that
+      removes it (`data["fix"]`, offsets in the file as written) for a quick fix;
+    - serde-saphyr, like every YAML reader, skips a leading mark: nothing to say;
+    - for TOML, mirrord-ls cannot be sure what the toml crate does: a warning.
+    """
+    if fmt == "yaml":
+        return []
+    if fmt == "json":
+        return [
+            Finding(
+                "syntax",
+                "error",
+                0,
+                1,
+                "The file starts with a byte-order mark (U+FEFF): mirrord's JSON reader refuses"
+                ' it ("expected value at line 1 column 1"). Save the file as UTF-8 without BOM.',
+                data={
+                    "fix": {
+                        "title": "Remove the byte-order mark",
+                        "edits": [{"start": 0, "end": 1, "newText": ""}],
+                    }
+                },
+            )
+        ]
+    return [
+        Finding(
+            "syntax",
+            "warning",
+            0,
+            1,
+            "The file starts with a byte-order mark (U+FEFF), which mirrord's TOML reader may"
+            " refuse: save it as UTF-8 without BOM.",
+            data={
+                "fix": {
+                    "title": "Remove the byte-order mark",
+                    "edits": [{"start": 0, "end": 1, "newText": ""}],
+                }
+            },
+        )
+    ]
+
+
 def _broken_template(rendered: Rendered, finding: Finding) -> bool:
     """Is the finding's value a stand-in for a template that failed to render?
 
@@ -142,19 +189,9 @@ def analyze(
     readable = text
     bom: list[Finding] = []
     if text.startswith("\ufeff"):
-        # Some editors hand the mark over, some drop it: read past it (a space keeps every
-        # offset), and say it, since mirrord reads the file as it is on disk.
+        # Read past the mark (a space keeps every offset), and say what mirrord does with it.
         readable = " " + text[1:]
-        bom.append(
-            Finding(
-                "syntax",
-                "warning",
-                0,
-                1,
-                "The file starts with a byte-order mark (U+FEFF), which mirrord's readers may"
-                " refuse: save it as UTF-8 without BOM.",
-            )
-        )
+        bom.extend(_byte_order_mark(fmt))
     rendered = render(readable, env, variables=mirrord_variables(env, git_branch))
     findings: list[Finding] = bom + [
         Finding("template", "error", e.start, max(e.end, e.start), e.message)
@@ -180,6 +217,9 @@ def analyze(
                 rendered, Finding("syntax", "error", issue.start, issue.end, issue.message)
             )
         )
+    if parsed.root is not None:
+        for finding in duplicate_keys(parsed.root, schema, fmt):
+            findings.append(_map_finding(rendered, finding))
     if parsed.root is not None and schema is not None:
         if parsed.root.kind != "object":
             findings.append(

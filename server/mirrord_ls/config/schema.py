@@ -57,9 +57,7 @@ class Schema:
 
     def validator(self) -> Any:
         if "validator" not in self._cache:
-            from jsonschema import Draft202012Validator
-
-            self._cache["validator"] = Draft202012Validator(self.document)
+            self._cache["validator"] = _validator_class()(self.document)
         return self._cache["validator"]
 
     @property
@@ -150,6 +148,23 @@ class Schema:
                 for name, sub in (branch.get("properties") or {}).items():
                     props.setdefault(name, sub)
         return props
+
+
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12, with `integer` as serde reads it.
+
+    JSON Schema calls 30.0 an integer; serde does not: a float or an exponent where mirrord
+    expects an integer (`ttl: 30.0`, `3e1`) is "invalid type: floating point" in serde_json,
+    and the toml crate and serde-saphyr refuse it too. So `integer` means a whole number
+    written as one.
+    """
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return validators.extend(Draft202012Validator, type_checker=checker)
 
 
 def _check_document(doc: Any, where: str) -> dict[str, Any]:
