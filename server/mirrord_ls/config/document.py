@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-NodeKind = Literal["object", "array", "string", "number", "bool", "null"]
+NodeKind = Literal["object", "array", "string", "number", "bool", "null", "datetime"]
 PathPart = str | int
 Path = tuple[PathPart, ...]
 

@@ -10,6 +10,7 @@ followed, so the finding is the one deep inside, not a vague one on top.
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import json
 import re
@@ -44,6 +45,8 @@ def describe_value(value: Any) -> str:
         return f'the string "{shown}"'
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, _dt.date | _dt.time):
+        return f"the TOML date-time {value.isoformat()} (write it in quotes to make it a string)"
     return "an object"
 
 
