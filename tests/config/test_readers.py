@@ -157,10 +157,16 @@ def test_yaml_multiple_documents_are_flagged() -> None:
     assert any("Only one YAML document" in i.message for i in parsed.issues)
 
 
-@pytest.mark.parametrize("fmt", ["json", "yaml"])
-def test_empty_file_is_reported(fmt: str) -> None:
-    parsed = READERS[fmt]("")
+def test_empty_json_is_reported() -> None:
+    parsed = parse_json("")  # serde_json: EOF while parsing a value
     assert parsed.root is None and parsed.issues
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "~\n", "null\n", "---\n"])
+def test_empty_yaml_is_the_default_config(text: str) -> None:
+    # serde-saphyr reads an empty or null document as the default (mirrord's lib.rs test `empty`)
+    parsed = parse_yaml(text)
+    assert parsed.issues == [] and parsed.root is not None and parsed.root.to_python() == {}
 
 
 def test_empty_toml_is_an_empty_config() -> None:

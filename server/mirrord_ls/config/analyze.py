@@ -19,6 +19,7 @@ from mirrord_ls.config.schema import Schema
 from mirrord_ls.config.template import Rendered, mirrord_variables, render
 from mirrord_ls.config.validate import check_schema, duplicate_keys
 from mirrord_ls.config.verify import verify
+from mirrord_ls.config.yaml_scalars import type_scalars
 from mirrord_ls.findings import Finding
 
 _READERS = {"json": parse_json, "toml": parse_toml, "yaml": parse_yaml}
@@ -188,8 +189,9 @@ def analyze(
     env = env or {}
     readable = text
     bom: list[Finding] = []
-    if text.startswith("\ufeff"):
+    if text.startswith("\ufeff") and fmt != "yaml":
         # Read past the mark (a space keeps every offset), and say what mirrord does with it.
+        # (YAML readers skip a leading mark themselves.)
         readable = " " + text[1:]
         bom.extend(_byte_order_mark(fmt))
     rendered = render(readable, env, variables=mirrord_variables(env, git_branch))
@@ -214,9 +216,12 @@ def analyze(
     for issue in parsed.issues:
         findings.append(
             _map_finding(
-                rendered, Finding("syntax", "error", issue.start, issue.end, issue.message)
+                rendered, Finding("syntax", issue.severity, issue.start, issue.end, issue.message)
             )
         )
+    if fmt == "yaml" and parsed.root is not None and schema is not None:
+        # serde-saphyr reads each scalar by the type its field expects.
+        type_scalars(parsed.root, schema)
     if parsed.root is not None:
         for finding in duplicate_keys(parsed.root, schema, fmt):
             findings.append(_map_finding(rendered, finding))

@@ -39,6 +39,8 @@ class Node:
     value: Any = None
     members: list[Member] = field(default_factory=list)
     items: list[Node] = field(default_factory=list)
+    scalar: Any = None
+    """YAML only: the scalar as written (`yaml_scalars.Scalar`), read again by field type."""
 
     def member(self, key: str) -> Member | None:
         # Last one wins, as in the deserialisers mirrord uses.
@@ -62,6 +64,7 @@ class SyntaxIssue:
     start: int
     end: int
     message: str
+    severity: Literal["error", "warning"] = "error"
 
 
 @dataclass(slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from mirrord_ls.config.document import Node, Path, deepest, locate
 from mirrord_ls.config.schema import Schema
+from mirrord_ls.config.yaml_scalars import Unreadable
 from mirrord_ls.findings import Finding
 
 _TYPE_WORDS = {
@@ -34,6 +35,8 @@ _SHAPE_KEYWORDS = {"type", "const", "enum"}
 
 
 def describe_value(value: Any) -> str:
+    if isinstance(value, Unreadable):
+        return f"{value.text}, which mirrord's YAML reader cannot read as {value.expected}"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -371,8 +374,8 @@ def duplicate_keys(root: Node, schema: Schema | None, fmt: str) -> list[Finding]
       `BTreeMap`: `env.override`) or every entry (`split_queues` collects a list).
     - TOML: the reader itself refuses them (a syntax error), so nothing is left here.
     """
-    if fmt == "toml":
-        return []
+    if fmt != "json":
+        return []  # the TOML and YAML readers report them (parse_toml, parse_yaml)
     out: list[Finding] = []
 
     def walk(node: Node, path: Path) -> None:
@@ -384,13 +387,9 @@ def duplicate_keys(root: Node, schema: Schema | None, fmt: str) -> list[Finding]
             return
         seen: set[str] = set()
         repeated = [m for m in node.members if m.key in seen or seen.add(m.key)]  # type: ignore[func-returns-value]
-        if repeated and (fmt == "yaml" or schema is None or not _is_map(schema, path)):
+        if repeated and (schema is None or not _is_map(schema, path)):
             for m in repeated:
-                why = (
-                    "mirrord's YAML reader refuses repeated keys"
-                    if fmt == "yaml"
-                    else "mirrord refuses a field written twice"
-                )
+                why = "mirrord refuses a field written twice"
                 out.append(
                     Finding(
                         "syntax",
