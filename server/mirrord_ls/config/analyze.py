@@ -7,8 +7,11 @@ server, the `check` command and the benchmarks all call it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+from referencing.exceptions import Unresolvable
 
 from mirrord_ls.config.document import LineIndex, Node, Parsed, Path, locate
 from mirrord_ls.config.files import Format
@@ -22,6 +25,7 @@ from mirrord_ls.config.verify import verify
 from mirrord_ls.config.yaml_scalars import type_scalars
 from mirrord_ls.findings import Finding
 
+log = logging.getLogger(__name__)
 _READERS = {"json": parse_json, "toml": parse_toml, "yaml": parse_yaml}
 _MAX_CHECKED_BYTES = 8 * 1024 * 1024
 
@@ -241,7 +245,14 @@ def analyze(
             )
         else:
             seen: set[tuple[str, int, int]] = set()
-            checked = check_schema(parsed.root, schema, complete=parsed.complete)
+            try:
+                checked = check_schema(parsed.root, schema, complete=parsed.complete)
+            except (RecursionError, Unresolvable) as exc:
+                # A schema the loader let through that still loops, or names a document it
+                # does not have: no schema findings, never a crash (the schema's loader says
+                # what is wrong with it).
+                log.warning("schema %s could not be applied: %r", schema.label, exc)
+                checked = []
             # mirrord's own rules (LayerConfig::verify and the feature configs): after the
             # schema, and never twice on one span for one code.
             own = [f for f in verify(parsed.root, schema) if not _broken_template(rendered, f)]
