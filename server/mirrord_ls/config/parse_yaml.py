@@ -22,7 +22,6 @@ import re
 from typing import Any
 
 import yaml
-from yaml.resolver import Resolver
 
 from mirrord_ls.config.document import Member, Node, Parsed, SyntaxIssue
 from mirrord_ls.config.recovery import read_recovering
@@ -30,7 +29,6 @@ from mirrord_ls.config.yaml_scalars import Scalar, read_any, set_value
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_RESOLVER = Resolver()
 _CORE_TAGS = {
     "tag:yaml.org,2002:str": "str",
     "tag:yaml.org,2002:null": "null",
@@ -54,14 +52,20 @@ class _TooBig(Exception):
     """The document is bigger than mirrord-ls builds a tree for."""
 
 
+class _TooDeep(Exception):
+    """Collections nest deeper than serde-saphyr reads."""
+
+
 def _plain(node: yaml.ScalarNode) -> bool:
     return not node.style  # None from PyYAML's composer, "" from libyaml's
 
 
-def _explicit_tag(node: yaml.ScalarNode) -> str | None:
-    """The tag written on a scalar (`!!str 12`), or None when the resolver chose it."""
-    implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (_plain(node), False))
-    if node.tag == implicit or (not _plain(node) and node.tag == "tag:yaml.org,2002:str"):
+def _explicit_tag(node: yaml.ScalarNode, text: str) -> str | None:
+    """The tag written on a scalar (`!!str 12`), or None when the resolver chose it.
+
+    A node with a written tag starts at that tag's `!`.
+    """
+    if not text.startswith("!", node.start_mark.index):
         return None
     return _CORE_TAGS.get(node.tag, "other")
 
@@ -137,22 +141,26 @@ class _Builder:
         # Block collections end where the next token starts: trim the gap.
         return start + len(self.text[start:end].rstrip())
 
-    def build(self, node: yaml.Node) -> Node:
+    def build(self, node: yaml.Node, depth: int = 0) -> Node:
+        if depth > MAX_DEPTH:
+            raise _TooDeep
         start = node.start_mark.index
-        end = self.end_of(start, node.end_mark.index)
+        end = node.end_mark.index
+        if not isinstance(node, yaml.ScalarNode) or node.style in ("|", ">"):
+            end = self.end_of(start, end)
         if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, start, end)
+            return self.mapping(node, start, end, depth)
         if isinstance(node, yaml.SequenceNode):
             out = Node("array", start, end)
-            out.items = [self.build(item) for item in node.value]
+            out.items = [self.build(item, depth + 1) for item in node.value]
             return out
         assert isinstance(node, yaml.ScalarNode)
-        scalar = Scalar(str(node.value), _plain(node), _explicit_tag(node))
+        scalar = Scalar(str(node.value), _plain(node), _explicit_tag(node, self.text))
         out = Node("string", start, end, scalar=scalar)
         set_value(out, read_any(scalar))
         return out
 
-    def mapping(self, node: yaml.MappingNode, start: int, end: int) -> Node:
+    def mapping(self, node: yaml.MappingNode, start: int, end: int, depth: int) -> Node:
         seen: dict[str, Any] = {}
         for key_node, _ in node.value:
             if key_node.tag == _MERGE or not isinstance(key_node, yaml.ScalarNode):
@@ -187,8 +195,8 @@ class _Builder:
             member = Member(
                 key,
                 key_node.start_mark.index,
-                self.end_of(key_node.start_mark.index, key_node.end_mark.index),
-                self.build(value_node),
+                key_node.end_mark.index,
+                self.build(value_node, depth + 1),
             )
             if key in members:
                 out.members.remove(members[key])
@@ -250,7 +258,9 @@ def parse_yaml(text: str) -> Parsed:
             )
         )
     try:
-        refused = _measure(docs[0])
+        # Without an anchor there is no alias: the tree is as big as the text (depth is
+        # checked while building). Otherwise measure the expansion first.
+        refused = _measure(docs[0]) if "&" in work else None
     except _TooBig:
         issues.append(
             SyntaxIssue(
@@ -268,6 +278,11 @@ def parse_yaml(text: str) -> Parsed:
     builder = _Builder(work)
     try:
         root = builder.build(docs[0])
+    except _TooDeep:
+        at = docs[0].start_mark.index
+        why = f"Nesting is deeper than {MAX_DEPTH} levels: mirrord's YAML reader stops."
+        issues.append(SyntaxIssue(at, at + 1, why))
+        return Parsed(None, issues, complete=False)
     except RecursionError:
         issues.append(SyntaxIssue(0, 1, "Nesting is too deep to read."))
         return Parsed(None, issues, complete=False)

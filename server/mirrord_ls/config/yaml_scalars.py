@@ -171,6 +171,9 @@ def read_any(scalar: Scalar) -> Any:
     if scalar.tag in ("bool", "int", "float"):
         # "TaggedScalarCannotDeserializeIntoString": a core tag on an untyped value.
         return Unreadable(scalar.text, f"a value (its !!{scalar.tag} tag is not read here)")
+    first = scalar.text.lstrip()[:1]
+    if first.isalpha() and scalar.text.strip().lower() not in _TRUE | _FALSE:
+        return scalar.text  # starts with a letter: no number, and not a boolean word
     boolean = read_bool(scalar.text)
     if boolean is not None:
         return boolean
@@ -291,11 +294,27 @@ def reading_for(schema: Schema, schemas: list[Any]) -> tuple[Reading, bool, bool
 def type_scalars(root: Node, schema: Schema) -> None:
     """Give every YAML scalar in `root` the value mirrord reads for its field (in place)."""
 
+    # Siblings share their schemas (a map's value schema, a list's items): decide once.
+    buffered_at: dict[tuple[int, ...], bool] = {}
+    readings: dict[tuple[int, ...], tuple[Reading, bool, bool]] = {}
+
     def walk(node: Node, schemas: list[Any], buffered: bool) -> None:
-        buffered = buffered or is_buffered(schema, schemas)
+        key = tuple(id(s) for s in schemas)
+        if not buffered:
+            if key not in buffered_at:
+                buffered_at[key] = is_buffered(schema, schemas)
+            buffered = buffered_at[key]
         if node.kind == "object":
+            branches = [b for s in schemas for b in schema.branches(s)]
+            named = {n for b in branches for n in b.get("properties") or ()}
+            other: list[Any] | None = None  # a map's value schema, shared by its keys
             for m in node.members:
-                child = [c for s in schemas for c in schema.property_schemas(s, m.key)]
+                if m.key in named:
+                    child = [c for s in schemas for c in schema.property_schemas(s, m.key)]
+                else:
+                    if other is None:
+                        other = [c for s in schemas for c in schema.property_schemas(s, "\0")]
+                    child = other
                 walk(m.value, child, buffered)
         elif node.kind == "array":
             for i, item in enumerate(node.items):
@@ -312,7 +331,9 @@ def type_scalars(root: Node, schema: Schema) -> None:
             if buffered or not schemas:
                 set_value(node, read_any(node.scalar))
             else:
-                reading, nullable, unsigned = reading_for(schema, schemas)
+                if key not in readings:
+                    readings[key] = reading_for(schema, schemas)
+                reading, nullable, unsigned = readings[key]
                 set_value(node, read_as(node.scalar, reading, nullable, unsigned))
 
     walk(root, [schema.document], False)
