@@ -68,8 +68,8 @@ def pick_schema(location: str | None) -> tuple[schema_mod.Schema, list[str]]:
     if fresh is not None:
         return fresh, notes
     notes.append(
-        "mirrord's published schema could not be fetched; using the built-in subset"
-        " (unknown fields are not flagged). Pass --schema to choose one."
+        "mirrord's published schema could not be fetched; using the built-in schema"
+        f" ({schema_mod.builtin_schema().location}). Pass --schema to choose one."
     )
     return schema_mod.builtin_schema(), notes
 

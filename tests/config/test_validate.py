@@ -90,10 +90,10 @@ def test_template_that_cannot_render_gets_a_template_finding(schema: Schema) -> 
     assert text[findings[0].start : findings[0].end] == '{{ get_env(name="NOPE") }}'
 
 
-def test_builtin_schema_flags_types_but_not_unknown_fields() -> None:
+def test_builtin_schema_flags_types_and_unknown_fields() -> None:
     builtin = builtin_schema()
     analysis = analyze('{"operator": "yes", "something_new": 1}', "json", builtin)
-    assert [f.code for f in analysis.findings] == ["invalid-value"]
+    assert [f.code for f in analysis.findings] == ["invalid-value", "unknown-field"]
 
 
 def test_root_must_be_an_object(schema: Schema) -> None:

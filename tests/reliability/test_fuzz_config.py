@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mirrord_ls.config.analyze import analyze
-from mirrord_ls.config.document import LineIndex
+from mirrord_ls.config.document import LineIndex, split_lines
 from mirrord_ls.config.files import Format
 from mirrord_ls.config.schema import Schema, builtin_schema, load_configured
 
@@ -44,14 +44,15 @@ SCHEMAS = _schemas()
 def check_spans(text: str, fmt: Format, schema: Schema | None) -> None:
     analysis = analyze(text, fmt, schema, env={"APP": "web"}, git_branch="main")
     lines = LineIndex(text)
-    n_lines = text.count("\n") + 1
+    rows = [r.rstrip("\r\n") for r in split_lines(text)]  # LSP line breaks: \n, \r\n, \r
+    n_lines = len(rows)
     for f in analysis.findings:
         assert 0 <= f.start <= f.end <= len(text), (f, len(text))
         (sl, sc), (el, ec) = lines.position(f.start), lines.position(f.end)
         assert 0 <= sl <= el < n_lines, f
         assert (sl, sc) <= (el, ec), f
         for line, char in ((sl, sc), (el, ec)):
-            row = text.split("\n")[line]
+            row = rows[line]
             assert 0 <= char <= sum(2 if ord(c) > 0xFFFF else 1 for c in row), f
         assert isinstance(f.message, str) and f.message
     # What hover and completion use must not raise either.

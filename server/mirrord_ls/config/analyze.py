@@ -7,8 +7,11 @@ server, the `check` command and the benchmarks all call it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+from referencing.exceptions import Unresolvable
 
 from mirrord_ls.config.document import LineIndex, Node, Parsed, Path, locate
 from mirrord_ls.config.files import Format
@@ -17,9 +20,12 @@ from mirrord_ls.config.parse_toml import parse_toml
 from mirrord_ls.config.parse_yaml import parse_yaml
 from mirrord_ls.config.schema import Schema
 from mirrord_ls.config.template import Rendered, mirrord_variables, render
-from mirrord_ls.config.validate import check_schema
+from mirrord_ls.config.validate import check_schema, duplicate_keys
+from mirrord_ls.config.verify import verify
+from mirrord_ls.config.yaml_scalars import type_scalars
 from mirrord_ls.findings import Finding
 
+log = logging.getLogger(__name__)
 _READERS = {"json": parse_json, "toml": parse_toml, "yaml": parse_yaml}
 _MAX_CHECKED_BYTES = 8 * 1024 * 1024
 
@@ -114,6 +120,64 @@ def _map_finding(rendered: Rendered, finding: Finding) -> Finding:
     return finding
 
 
+def _byte_order_mark(fmt: Format) -> list[Finding]:
+    """What mirrord makes of a file that starts with U+FEFF, by format.
+
+    mirrord reads the file with `std::fs::read_to_string` (lib.rs, `LayerFileConfig::from_path`),
+    which keeps the mark, and hands it to the format's reader:
+    - serde_json refuses it ("expected value at line 1 column 1"): an error, with the edit that
+      removes it (`data["fix"]`, offsets in the file as written) for a quick fix;
+    - serde-saphyr, like every YAML reader, skips a leading mark: nothing to say;
+    - for TOML, mirrord-ls cannot be sure what the toml crate does: a warning.
+    """
+    if fmt == "yaml":
+        return []
+    if fmt == "json":
+        return [
+            Finding(
+                "syntax",
+                "error",
+                0,
+                1,
+                "The file starts with a byte-order mark (U+FEFF): mirrord's JSON reader refuses"
+                ' it ("expected value at line 1 column 1"). Save the file as UTF-8 without BOM.',
+                data={
+                    "fix": {
+                        "title": "Remove the byte-order mark",
+                        "edits": [{"start": 0, "end": 1, "newText": ""}],
+                    }
+                },
+            )
+        ]
+    return [
+        Finding(
+            "syntax",
+            "warning",
+            0,
+            1,
+            "The file starts with a byte-order mark (U+FEFF), which mirrord's TOML reader may"
+            " refuse: save it as UTF-8 without BOM.",
+            data={
+                "fix": {
+                    "title": "Remove the byte-order mark",
+                    "edits": [{"start": 0, "end": 1, "newText": ""}],
+                }
+            },
+        )
+    ]
+
+
+def _broken_template(rendered: Rendered, finding: Finding) -> bool:
+    """Is the finding's value a stand-in for a template that failed to render?
+
+    The template finding says it; judging the stand-in would be a second, false one.
+    """
+    if not rendered.errors or not rendered.templated(finding.start, finding.end):
+        return False
+    start, end = rendered.source_span(finding.start, finding.end)
+    return any(e.start < end and start < e.end for e in rendered.errors)
+
+
 def analyze(
     text: str,
     fmt: Format,
@@ -129,20 +193,11 @@ def analyze(
     env = env or {}
     readable = text
     bom: list[Finding] = []
-    if text.startswith("\ufeff"):
-        # Some editors hand the mark over, some drop it: read past it (a space keeps every
-        # offset), and say it, since mirrord reads the file as it is on disk.
+    if text.startswith("\ufeff") and fmt != "yaml":
+        # Read past the mark (a space keeps every offset), and say what mirrord does with it.
+        # (YAML readers skip a leading mark themselves.)
         readable = " " + text[1:]
-        bom.append(
-            Finding(
-                "syntax",
-                "warning",
-                0,
-                1,
-                "The file starts with a byte-order mark (U+FEFF), which mirrord's readers may"
-                " refuse: save it as UTF-8 without BOM.",
-            )
-        )
+        bom.extend(_byte_order_mark(fmt))
     rendered = render(readable, env, variables=mirrord_variables(env, git_branch))
     findings: list[Finding] = bom + [
         Finding("template", "error", e.start, max(e.end, e.start), e.message)
@@ -165,9 +220,15 @@ def analyze(
     for issue in parsed.issues:
         findings.append(
             _map_finding(
-                rendered, Finding("syntax", "error", issue.start, issue.end, issue.message)
+                rendered, Finding("syntax", issue.severity, issue.start, issue.end, issue.message)
             )
         )
+    if fmt == "yaml" and parsed.root is not None and schema is not None:
+        # serde-saphyr reads each scalar by the type its field expects.
+        type_scalars(parsed.root, schema)
+    if parsed.root is not None:
+        for finding in duplicate_keys(parsed.root, schema, fmt):
+            findings.append(_map_finding(rendered, finding))
     if parsed.root is not None and schema is not None:
         if parsed.root.kind != "object":
             findings.append(
@@ -183,7 +244,22 @@ def analyze(
                 )
             )
         else:
-            for finding in check_schema(parsed.root, schema, complete=parsed.complete):
-                findings.append(_map_finding(rendered, finding))
+            seen: set[tuple[str, int, int]] = set()
+            try:
+                checked = check_schema(parsed.root, schema, complete=parsed.complete)
+            except (RecursionError, Unresolvable) as exc:
+                # A schema the loader let through that still loops, or names a document it
+                # does not have: no schema findings, never a crash (the schema's loader says
+                # what is wrong with it).
+                log.warning("schema %s could not be applied: %r", schema.label, exc)
+                checked = []
+            # mirrord's own rules (LayerConfig::verify and the feature configs): after the
+            # schema, and never twice on one span for one code.
+            own = [f for f in verify(parsed.root, schema) if not _broken_template(rendered, f)]
+            for finding in [*checked, *own]:
+                key = (finding.code, finding.start, finding.end)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(_map_finding(rendered, finding))
     findings.sort(key=lambda f: (f.start, f.end, f.code))
     return Analysis(text, fmt, rendered, parsed, findings, schema)

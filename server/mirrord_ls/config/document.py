@@ -10,10 +10,11 @@ know which format a file was written in.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-NodeKind = Literal["object", "array", "string", "number", "bool", "null"]
+NodeKind = Literal["object", "array", "string", "number", "bool", "null", "datetime"]
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
@@ -38,6 +39,8 @@ class Node:
     value: Any = None
     members: list[Member] = field(default_factory=list)
     items: list[Node] = field(default_factory=list)
+    scalar: Any = None
+    """YAML only: the scalar as written (`yaml_scalars.Scalar`), read again by field type."""
 
     def member(self, key: str) -> Member | None:
         # Last one wins, as in the deserialisers mirrord uses.
@@ -61,6 +64,7 @@ class SyntaxIssue:
     start: int
     end: int
     message: str
+    severity: Literal["error", "warning"] = "error"
 
 
 @dataclass(slots=True)
@@ -145,45 +149,80 @@ def node_at(root: Node | None, offset: int) -> tuple[Path, Node | None, Member |
         node, member = nxt[1], nxt[2]
 
 
-class LineIndex:
-    """Converts between string offsets and LSP positions (line, UTF-16 code units)."""
+# Line breaks as the LSP defines them: "\n", "\r\n" and "\r", and nothing else. `str.splitlines`
+# also breaks on U+2028, U+0085, form feed, ..., which would move every later range.
+_BREAK = re.compile(r"\r\n|\r|\n")
+Encoding = Literal["utf-16", "utf-8", "utf-32"]
 
-    def __init__(self, text: str) -> None:
+
+def line_starts(text: str) -> list[int]:
+    """Offsets at which each line of `text` starts (LSP line breaks only)."""
+    return [0, *(m.end() for m in _BREAK.finditer(text))]
+
+
+def split_lines(text: str) -> list[str]:
+    """`text` cut into lines, each keeping its own break ("\n", "\r\n" or "\r")."""
+    starts = line_starts(text)
+    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+
+
+def _units(segment: str, encoding: Encoding) -> int:
+    if encoding == "utf-32" or segment.isascii():
+        return len(segment)
+    if encoding == "utf-16":
+        # Only text outside the Basic Multilingual Plane costs two UTF-16 units.
+        return len(segment) + sum(1 for c in segment if ord(c) > 0xFFFF)
+    return len(segment.encode("utf-8", "surrogatepass"))
+
+
+def _width(char: str, encoding: Encoding) -> int:
+    if encoding == "utf-32":
+        return 1
+    code = ord(char)
+    if encoding == "utf-16":
+        return 2 if code > 0xFFFF else 1
+    return 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+
+
+class LineIndex:
+    """Converts between string offsets and LSP positions (line, character).
+
+    Lines end at "\n", "\r\n" or "\r" (LSP's definition); characters count in the
+    negotiated position encoding, UTF-16 code units unless told otherwise.
+    """
+
+    def __init__(self, text: str, encoding: Encoding = "utf-16") -> None:
         self.text = text
-        starts = [0]
-        i = text.find("\n")
-        while i != -1:
-            starts.append(i + 1)
-            i = text.find("\n", i + 1)
-        self._starts = starts
+        self.encoding: Encoding = encoding
+        self._starts = line_starts(text)
 
     def position(self, offset: int) -> tuple[int, int]:
         offset = max(0, min(offset, len(self.text)))
         line = bisect.bisect_right(self._starts, offset) - 1
-        start = self._starts[line]
-        segment = self.text[start:offset]
-        # Only text outside the Basic Multilingual Plane costs two UTF-16 units.
-        if segment.isascii():
-            return line, len(segment)
-        return line, sum(2 if ord(c) > 0xFFFF else 1 for c in segment)
+        # An offset between the "\r" and "\n" of one break belongs to the line it ends.
+        end = self.line_end(line)
+        return line, _units(self.text[self._starts[line] : min(offset, end)], self.encoding)
 
     def offset(self, line: int, character: int) -> int:
         if line < 0:
             return 0
         if line >= len(self._starts):
             return len(self.text)
-        start = self._starts[line]
-        end = self._starts[line + 1] - 1 if line + 1 < len(self._starts) else len(self.text)
+        i, end = self._starts[line], self.line_end(line)
         units = 0
-        i = start
         while i < end and units < character:
-            units += 2 if ord(self.text[i]) > 0xFFFF else 1
+            units += _width(self.text[i], self.encoding)
             i += 1
         return i
 
+    def line_start(self, line: int) -> int:
+        return self._starts[max(0, min(line, len(self._starts) - 1))]
+
     def line_end(self, line: int) -> int:
+        """Where the line's text ends (before its break)."""
         if line + 1 < len(self._starts):
-            return self._starts[line + 1] - 1
+            nxt = self._starts[line + 1]
+            return nxt - 2 if self.text.startswith("\r\n", nxt - 2) else nxt - 1
         return len(self.text)
 
     @property

@@ -43,8 +43,8 @@ class _Reader:
             assert m is not None
             self.pos = m.end()
             if text.startswith("//", self.pos):
-                end = text.find("\n", self.pos)
-                end = len(text) if end == -1 else end
+                ends = [i for i in (text.find("\n", self.pos), text.find("\r", self.pos)) if i >= 0]
+                end = min(ends) if ends else len(text)
                 self.issues.append(
                     SyntaxIssue(
                         self.pos, end, "Comments are not allowed: mirrord reads strict JSON."
@@ -175,7 +175,6 @@ class _Reader:
         start = self.pos
         self.pos += 1
         node = Node("object", start, start + 1)
-        seen: dict[str, Member] = {}
         self.skip_ws()
         if text.startswith("}", self.pos):
             self.pos += 1
@@ -209,13 +208,9 @@ class _Reader:
             except _Stop:
                 node.end = self.pos
                 raise
-            member = Member(key, key_start, key_end, val)
-            if key in seen:
-                self.issues.append(
-                    SyntaxIssue(key_start, key_end, f"Duplicate field '{key}': mirrord rejects it.")
-                )
-            seen[key] = member
-            node.members.append(member)
+            # A repeated key is kept: whether mirrord refuses it depends on the field's type
+            # (validate.duplicate_keys), which only the schema knows.
+            node.members.append(Member(key, key_start, key_end, val))
             if self.separator(node, "}", "field"):
                 return node
 

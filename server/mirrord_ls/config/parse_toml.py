@@ -1,18 +1,25 @@
-"""TOML reader with exact spans.
+"""TOML reader with exact spans, as mirrord reads TOML: version 1.1.
 
-Values and syntax errors come from the standard library's `tomllib` (a
-complete TOML 1.0 reader); it keeps no positions, so a small scanner walks
-the same text to find where each key, table header and value is written, and
-the two are joined by path. After a syntax error the offending line is
-blanked and the rest re-read, so one typo does not hide every other finding.
+mirrord parses TOML with the `toml` crate 1.1 (`toml = "1.1.2"` in its Cargo.toml, spec
+1.1.0): inline tables may span lines and end with a comma, and strings know `\\e` and
+`\\xHH`. The standard library's `tomllib` reads TOML 1.0 and calls those syntax errors, so
+values and syntax errors come from `tomli` (2.3 and later implement TOML 1.1; maintained, and
+the code `tomllib` was taken from). It keeps no positions, so a small scanner walks the same
+text to find where each key, table header and value is written, and the two are joined by
+path. After a syntax error the offending line is blanked and the rest re-read, so one typo
+does not hide every other finding.
+
+A TOML date-time is its own type: mirrord's serde refuses it where a string is expected, so
+the node keeps the date-time (kind "datetime"), not its text.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-import tomllib
 from typing import Any
+
+import tomli
 
 from mirrord_ls.config.document import Member, Node, Parsed
 from mirrord_ls.config.recovery import read_recovering
@@ -37,6 +44,8 @@ class _ScanError(Exception):
 
 
 def _kind_of(value: Any) -> str:
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+        return "datetime"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):
@@ -46,12 +55,6 @@ def _kind_of(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "string"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
-        return value.isoformat()
-    return value
 
 
 class _Scanner:
@@ -71,7 +74,7 @@ class _Scanner:
                 m = pattern.match(self.text, self.pos)
                 if m:
                     raw = m.group()
-                    key = tomllib.loads(f"k = {raw}")["k"] if raw[0] in "\"'" else raw
+                    key = tomli.loads(f"k = {raw}")["k"] if raw[0] in "\"'" else raw
                     self.pos = m.end()
                     parts.append((key, start, self.pos))
                     break
@@ -118,16 +121,17 @@ class _Scanner:
         return Node("string", pos, self.pos)
 
     def inline_table(self) -> Node:
+        # TOML 1.1: newlines, comments and a trailing comma are allowed inside.
         node = Node("object", self.pos, self.pos)
         self.pos += 1
         while True:
-            self.pos = _WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            self.pos = _WS_NL.match(self.text, self.pos).end()  # type: ignore[union-attr]
             if self.text.startswith("}", self.pos):
                 self.pos += 1
                 node.end = self.pos
                 return node
             self.key_value(node)
-            self.pos = _WS.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            self.pos = _WS_NL.match(self.text, self.pos).end()  # type: ignore[union-attr]
             if self.text.startswith(",", self.pos):
                 self.pos += 1
 
@@ -210,7 +214,7 @@ def _attach_values(node: Node, value: Any) -> None:
         for item, v in zip(node.items, value, strict=False):
             _attach_values(item, v)
     else:
-        node.value = _plain(value)
+        node.value = value
 
 
 def _error(exc: Exception, text: str) -> tuple[int, str]:
@@ -226,12 +230,12 @@ def _error(exc: Exception, text: str) -> tuple[int, str]:
 
 
 def parse_toml(text: str) -> Parsed:
-    data, work, issues = read_recovering(text, tomllib.loads, tomllib.TOMLDecodeError, _error)
+    data, work, issues = read_recovering(text, tomli.loads, tomli.TOMLDecodeError, _error)
     if data is None:
         return Parsed(None, issues, complete=False)
     try:
         root = _Scanner(work).scan()
-    except (_ScanError, RecursionError, tomllib.TOMLDecodeError):
+    except (_ScanError, RecursionError, tomli.TOMLDecodeError):
         # The scanner lost its way on valid TOML: keep the values, without
         # precise spans, rather than dropping the file.
         root = Node("object", 0, len(text))

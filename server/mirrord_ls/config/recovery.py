@@ -15,17 +15,24 @@ T = TypeVar("T")
 MAX_RECOVERIES = 8
 
 
+def _line_bounds(text: str, offset: int) -> tuple[int, int]:
+    """Start and end (before the break) of the line holding `offset`; LSP line breaks."""
+    start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+    if start < len(text) and start > 0 and text[start - 1] == "\r" and text[start] == "\n":
+        start += 1  # the middle of a "\r\n": the line starts after it
+    ends = [i for i in (text.find("\n", offset), text.find("\r", offset)) if i != -1]
+    return start, min(ends) if ends else len(text)
+
+
 def line_span(text: str, offset: int) -> tuple[int, int]:
     """The span of the non-blank part of the line holding `offset`."""
     offset = max(0, min(offset, len(text)))
-    start = text.rfind("\n", 0, offset) + 1
-    if offset == len(text) and offset > 0 and text[offset - 1] == "\n":
+    if offset == len(text) and offset > 0 and text[offset - 1] in "\r\n":
         # An error "at the end": point at the last non-empty line instead.
         stripped = text.rstrip()
-        start = stripped.rfind("\n") + 1
+        start, _ = _line_bounds(stripped, len(stripped))
         return start, max(len(stripped), start + 1)
-    end = text.find("\n", offset)
-    end = len(text) if end == -1 else end
+    start, end = _line_bounds(text, offset)
     line = text[start:end]
     lead = len(line) - len(line.lstrip())
     s, e = start + lead, start + len(line.rstrip())
@@ -35,9 +42,7 @@ def line_span(text: str, offset: int) -> tuple[int, int]:
 def blank_line(text: str, offset: int) -> str:
     """`text` with the line `line_span` picks for `offset` replaced by spaces (same length)."""
     first, _ = line_span(text, offset)
-    start = text.rfind("\n", 0, first) + 1
-    end = text.find("\n", first)
-    end = len(text) if end == -1 else end
+    start, end = _line_bounds(text, first)
     if not text[start:end].strip():
         return text
     return text[:start] + " " * (end - start) + text[end:]

@@ -3,18 +3,19 @@
 Order of preference: a path or URL the user configured (`mirrordLs.schema`,
 `--schema`); else mirrord's published schema, fetched in the background,
 cached on disk and revalidated with ETag/Last-Modified, used from the cache
-when offline; else the schema this project writes itself for the fields it
-understands deeply (`builtin-schema.json`). No network failure ever blocks or
-shows as an error in a config: it only decides which schema is used.
+when offline; else the built-in schema (`builtin-schema.json`): mirrord's whole
+config structure, extracted from a published schema of a recorded release by
+`scripts/build-builtin-schema.py`, without mirrord's description text. No
+network failure ever blocks or shows as an error in a config: it only decides
+which schema is used.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,11 +23,18 @@ from typing import Any
 
 import platformdirs
 
+from mirrord_ls.config.schema_fetch import (
+    MAX_SCHEMA_BYTES,
+    FetchError,
+    fetch_url,
+    read_location,
+)
+from mirrord_ls.config.schema_refs import RefError, fetch_remote_refs, find_ref_loop
+from mirrord_ls.fs import FileReadError, read_regular
+
 log = logging.getLogger(__name__)
 
 PUBLISHED_URL = "https://raw.githubusercontent.com/metalbear-co/mirrord/latest/mirrord-schema.json"
-FETCH_TIMEOUT = 10.0
-MAX_SCHEMA_BYTES = 16 * 1024 * 1024
 
 
 def published_url() -> str:
@@ -49,15 +57,27 @@ class Schema:
     document: dict[str, Any]
     source: str  # "configured" | "published" | "published (cached)" | "built-in"
     location: str
-    partial: bool = False  # the built-in subset: never flag fields it does not know
+    remote: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Documents its `$ref`s name outside itself, fetched once when it was loaded."""
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Derived once per schema: the validator, the schema as text."""
 
     def validator(self) -> Any:
+        """A Draft 2020-12 validator that never fetches anything while it validates."""
         if "validator" not in self._cache:
-            from jsonschema import Draft202012Validator
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
 
-            self._cache["validator"] = Draft202012Validator(self.document)
+            def refuse(uri: str) -> Any:
+                from referencing.exceptions import NoSuchResource
+
+                raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+            registry: Any = Registry(retrieve=refuse).with_resources(  # type: ignore[call-arg]
+                (uri, Resource.from_contents(doc, default_specification=DRAFT202012))
+                for uri, doc in self.remote.items()
+            )
+            self._cache["validator"] = _validator_class()(self.document, registry=registry)
         return self._cache["validator"]
 
     @property
@@ -91,27 +111,37 @@ class Schema:
             seen += 1
         return node if isinstance(node, dict) else {}
 
-    def branches(self, node: Any) -> list[dict[str, Any]]:
-        """The alternatives a value may take: anyOf/oneOf/allOf flattened, refs followed."""
+    def branches(self, node: Any, _seen: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
+        """The alternatives a value may take: anyOf/oneOf/allOf flattened, refs followed.
+
+        A branch already being expanded is not expanded again (a loop of references gives
+        what it has, not a RecursionError).
+        """
         node = self.resolve(node)
+        if id(node) in _seen or len(_seen) > 64:
+            return []
         out: list[dict[str, Any]] = []
         subs = [s for key in ("anyOf", "oneOf", "allOf") for s in node.get(key, [])]
         if subs:
             own = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf", "allOf")}
             if own.get("properties") or own.get("type"):
                 out.append(own)
+            seen = _seen | {id(node)}
             for sub in subs:
-                out.extend(self.branches(sub))
+                out.extend(self.branches(sub, seen))
         else:
             out.append(node)
         return out
 
     def property_schemas(self, node: Any, key: str) -> list[dict[str, Any]]:
+        """The schemas of member `key`: a named property, else a map's value schema."""
         found = []
         for branch in self.branches(node):
             props = branch.get("properties")
             if isinstance(props, dict) and key in props:
                 found.append(props[key])
+            elif isinstance(branch.get("additionalProperties"), dict):
+                found.append(branch["additionalProperties"])
         return found
 
     def at(self, path: tuple[str | int, ...]) -> list[dict[str, Any]]:
@@ -147,6 +177,23 @@ class Schema:
         return props
 
 
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12, with `integer` as serde reads it.
+
+    JSON Schema calls 30.0 an integer; serde does not: a float or an exponent where mirrord
+    expects an integer (`ttl: 30.0`, `3e1`) is "invalid type: floating point" in serde_json,
+    and the toml crate and serde-saphyr refuse it too. So `integer` means a whole number
+    written as one.
+    """
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return validators.extend(Draft202012Validator, type_checker=checker)
+
+
 def _check_document(doc: Any, where: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise SchemaError(f"{where} is not a JSON Schema (expected an object at the top).")
@@ -157,48 +204,53 @@ def _check_document(doc: Any, where: str) -> dict[str, Any]:
         Draft202012Validator.check_schema(doc)
     except JSchemaError as exc:
         raise SchemaError(f"{where} is not a valid JSON Schema: {exc.message}") from exc
+    except RecursionError as exc:
+        raise SchemaError(f"{where} is nested too deeply to be a usable schema.") from exc
     return doc
 
 
-def builtin_schema() -> Schema:
-    text = resources.files("mirrord_ls.config").joinpath("builtin-schema.json").read_text("utf-8")
-    return Schema(json.loads(text), "built-in", "mirrord-ls", partial=True)
-
-
-def _fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
-    request = urllib.request.Request(url, headers=headers or {})
+def _references(doc: dict[str, Any], where: str, location: str) -> dict[str, Any]:
+    """Fetch the schema's remote `$ref`s (once, bounded) and refuse `$ref` loops."""
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
-            body = response.read(MAX_SCHEMA_BYTES + 1)
-            if len(body) > MAX_SCHEMA_BYTES:
-                raise SchemaError(f"{url} is larger than {MAX_SCHEMA_BYTES} bytes.")
-            return response.status, body, dict(response.headers.items())
-    except urllib.error.HTTPError as exc:
-        if exc.code == 304:
-            return 304, b"", dict(exc.headers.items())
-        raise SchemaError(f"{url} answered HTTP {exc.code}.") from exc
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SchemaError(f"{url} could not be fetched: {reason}.") from exc
+        remote = fetch_remote_refs(doc, location)
+    except RefError as exc:
+        raise SchemaError(f"{where}: {exc}.") from exc
+    loop = find_ref_loop(doc, remote)
+    if loop is not None:
+        raise SchemaError(
+            f"{where} refers to itself without describing anything ({loop}): a validator"
+            " would loop forever on it."
+        )
+    return remote
+
+
+@functools.cache
+def builtin_schema() -> Schema:
+    """mirrord's config structure as of the release recorded in it (no description text).
+
+    Made by `scripts/build-builtin-schema.py` from a published schema; as strict as it.
+    """
+    text = resources.files("mirrord_ls.config").joinpath("builtin-schema.json").read_text("utf-8")
+    doc = json.loads(text)
+    return Schema(doc, "built-in", f"mirrord {doc.get('x-mirrord-release', 'unknown release')}")
 
 
 def load_configured(location: str) -> Schema:
-    """Load a schema from a path or http(s) URL the user named. Raises SchemaError."""
-    if location.startswith(("http://", "https://")):
-        _, body, _ = _fetch(location)
-        where = location
-    else:
-        path = Path(os.path.expandvars(location)).expanduser()
-        where = str(path)
-        try:
-            body = path.read_bytes()
-        except OSError as exc:
-            raise SchemaError(f"{where} could not be read: {exc.strerror or exc}.") from exc
+    """Load a schema from a path or http(s) URL the user named. Raises SchemaError.
+
+    Blocking but bounded (size, total time; regular files only): call it off the event loop.
+    """
+    try:
+        body, where = read_location(location)
+    except FetchError as exc:
+        raise SchemaError(str(exc)) from exc
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise SchemaError(f"{where} is not valid JSON: {exc}.") from exc
-    return Schema(_check_document(doc, where), "configured", where)
+    checked = _check_document(doc, where)
+    remote = _references(checked, where, where)
+    return Schema(checked, "configured", where, remote=remote)
 
 
 def _cache_paths() -> tuple[Path, Path]:
@@ -210,12 +262,12 @@ def load_cached_published() -> Schema | None:
     """The published schema from the disk cache, or None."""
     body_path, _ = _cache_paths()
     try:
-        doc = json.loads(body_path.read_bytes())
+        doc = json.loads(read_regular(body_path, limit=MAX_SCHEMA_BYTES))
         if not isinstance(doc, dict):
             return None
         # Checked against the meta-schema when it was fetched; not again on every start.
         return Schema(doc, "published (cached)", published_url())
-    except (OSError, ValueError, SchemaError):
+    except (FileReadError, OSError, ValueError, RecursionError):
         return None
 
 
@@ -231,7 +283,7 @@ def refresh_published() -> Schema | None:
     body_path, meta_path = _cache_paths()
     headers: dict[str, str] = {}
     try:
-        meta = json.loads(meta_path.read_text("utf-8"))
+        meta = json.loads(read_regular(meta_path, limit=64 * 1024))
         if meta.get("url") == url and body_path.exists():
             if meta.get("etag"):
                 headers["If-None-Match"] = meta["etag"]
@@ -240,15 +292,16 @@ def refresh_published() -> Schema | None:
     except (OSError, ValueError):
         pass
     try:
-        status, body, response_headers = _fetch(url, headers)
-    except SchemaError as exc:
+        status, body, response_headers = fetch_url(url, headers)
+    except FetchError as exc:
         log.info("published schema not refreshed: %s", exc)
         return None
     if status == 304:
         return None
     try:
         doc = _check_document(json.loads(body), url)
-    except (ValueError, SchemaError) as exc:
+        remote = _references(doc, url, url)
+    except (ValueError, SchemaError, RecursionError) as exc:
         log.warning("published schema ignored: %s", exc)
         return None
     try:
@@ -265,7 +318,7 @@ def refresh_published() -> Schema | None:
         )
     except OSError as exc:
         log.info("schema cache not written: %s", exc)
-    return Schema(doc, "published", url)
+    return Schema(doc, "published", url, remote=remote)
 
 
 def initial_schema(configured: str | None) -> tuple[Schema, str | None]:

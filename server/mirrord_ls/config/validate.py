@@ -10,6 +10,7 @@ followed, so the finding is the one deep inside, not a vague one on top.
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import json
 import re
@@ -18,6 +19,7 @@ from typing import Any
 
 from mirrord_ls.config.document import Node, Path, deepest, locate
 from mirrord_ls.config.schema import Schema
+from mirrord_ls.config.yaml_scalars import Unreadable
 from mirrord_ls.findings import Finding
 
 _TYPE_WORDS = {
@@ -33,6 +35,8 @@ _SHAPE_KEYWORDS = {"type", "const", "enum"}
 
 
 def describe_value(value: Any) -> str:
+    if isinstance(value, Unreadable):
+        return f"{value.text}, which mirrord's YAML reader cannot read as {value.expected}"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -44,6 +48,8 @@ def describe_value(value: Any) -> str:
         return f'the string "{shown}"'
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, _dt.date | _dt.time):
+        return f"the TOML date-time {value.isoformat()} (write it in quotes to make it a string)"
     return "an object"
 
 
@@ -289,6 +295,8 @@ class _Converter:
             message = f"{name}: {found} is not a valid {error.validator_value}."
         else:
             message = f"{name} accepts {accepted}; found {found}."
+            if isinstance(error.instance, float) and "a whole number" in accepted:
+                message += " mirrord reads a whole number only without a fraction or exponent."
         self.add("invalid-value", "error", start, end, message, path=list(path))
 
 
@@ -343,3 +351,57 @@ def check_schema(root: Node, schema: Schema, complete: bool = True) -> list[Find
     findings = converter.findings + deprecated_findings(root, schema)
     findings.sort(key=lambda f: (f.start, f.end, f.code))
     return findings
+
+
+def _is_map(schema: Schema, path: Path) -> bool:
+    """Is the value at `path` a map (a `HashMap`/`BTreeMap` in mirrord), not a struct?"""
+    for node in schema.at(path):
+        for branch in schema.branches(node):
+            if isinstance(branch.get("additionalProperties"), dict) and not branch.get(
+                "properties"
+            ):
+                return True
+    return False
+
+
+def duplicate_keys(root: Node, schema: Schema | None, fmt: str) -> list[Finding]:
+    """Keys written twice in one object, where mirrord refuses them.
+
+    - YAML: serde-saphyr's default `DuplicateKeyPolicy::Error` refuses every repeated key,
+      maps included (serde-saphyr src/de/options.rs, `Options::default`).
+    - JSON: serde_json hands every entry to the visitor; serde's derived struct visitor refuses
+      a repeated field ("duplicate field `x`"), while a map keeps the last (`HashMap`,
+      `BTreeMap`: `env.override`) or every entry (`split_queues` collects a list).
+    - TOML: the reader itself refuses them (a syntax error), so nothing is left here.
+    """
+    if fmt != "json":
+        return []  # the TOML and YAML readers report them (parse_toml, parse_yaml)
+    out: list[Finding] = []
+
+    def walk(node: Node, path: Path) -> None:
+        if node.kind == "array":
+            for i, item in enumerate(node.items):
+                walk(item, (*path, i))
+            return
+        if node.kind != "object":
+            return
+        seen: set[str] = set()
+        repeated = [m for m in node.members if m.key in seen or seen.add(m.key)]  # type: ignore[func-returns-value]
+        if repeated and (schema is None or not _is_map(schema, path)):
+            for m in repeated:
+                why = "mirrord refuses a field written twice"
+                out.append(
+                    Finding(
+                        "syntax",
+                        "error",
+                        m.key_start,
+                        m.key_end,
+                        f'Duplicate key "{m.key}" in {_dotted(path)}: {why}.',
+                        data={"path": [*path, m.key]},
+                    )
+                )
+        for m in node.members:
+            walk(m.value, (*path, m.key))
+
+    walk(root, ())
+    return out

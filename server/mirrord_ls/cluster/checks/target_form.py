@@ -18,9 +18,8 @@ from mirrord_ls.findings import KeyedFinding
 
 async def run(ctx: CheckContext) -> Sequence[KeyedFinding]:
     at, fallback = ctx.target_at()
-    target = ctx.inputs.target
-    if isinstance(target, TargetError):
-        return [KeyedFinding("invalid-value", "error", target.message, at, fallback)]
+    # A target mirrord's parser refuses is the config check's finding (config/verify.py),
+    # with or without a cluster; here it is only not looked up.
     checked = ctx.target
     if checked is not None and checked.needs_operator and ctx.operator_setting is False:
         return [
@@ -40,11 +39,13 @@ async def run(ctx: CheckContext) -> Sequence[KeyedFinding]:
 UNIT = CheckUnit(
     name="target-form",
     run=run,
-    codes=("invalid-value", "target-requires-operator"),
+    codes=("target-requires-operator",),
     severity="error: mirrord refuses the config",
     requests="none",
     predicts="mirrord/config/src/target.rs Target::from_str;"
     " mirrord/cli/src/connection.rs process_config_oss",
-    applies=lambda ctx: ctx.inputs.target is not None,
+    applies=lambda ctx: (
+        ctx.inputs.target is not None and not isinstance(ctx.inputs.target, TargetError)
+    ),
     needs_cluster=False,
 )
