@@ -1,7 +1,7 @@
 """Render mirrord config files the way mirrord does, with Tera templates, and map positions back.
 
 mirrord (``mirrord/config/src/lib.rs``, ``LayerFileConfig::from_path``) renders the *whole*
-config file with Tera 1.x (``Tera::default()``, template name ``"main"``, so no HTML
+config file with Tera 1.x (``Tera::default()``, ``add_raw_template("main", ...)``, so no HTML
 autoescaping) before it parses the result as JSON, TOML or YAML. Its Tera context holds only
 two variables:
 
@@ -11,32 +11,66 @@ two variables:
   left out of the context when unknown, so ``{{ git_branch }}`` then fails to render.
 
 Everything else is Tera's built-ins: ``get_env(name=..., default=...)``, ``range``, ``now``,
-``get_random``, ``throw``, the built-in filters and tests.
+``get_random``, ``throw``, the built-in filters and tests (:mod:`tera_filters`).
 
-This module is a small Tera interpreter for the subset config files use, rather than a binding
-to the real engine, because a language server needs more than the rendered text: every
-character of the output must map back to the character (literal text) or the ``{{ ... }}`` tag
-(template output) it came from, the environment must be the one the server passes in (not the
-process environment), and a broken tag must not lose the rest of the file. Tera itself stops at
-the first error; here each failing tag gets a :class:`TemplateError` and renders as an empty
-string, so a file with one typo still gets its other diagnostics.
+This module evaluates templates itself rather than binding the real engine, because a language
+server needs more than the rendered text: every character of the output maps back to the
+character (literal text) or the tag (template output) it came from, the environment is the one
+the server passes in (not the process environment), and a broken tag must not lose the rest of
+the file. Parsing (:mod:`tera_syntax`) and evaluation follow tera 1.20's source step by step,
+and a differential test checks them against the real engine. Tera stops at the first error;
+here each failing tag gets a :class:`TemplateError` and renders as an empty string, so a file
+with one typo still gets its other diagnostics.
+
+The output also says where it depends on more than the file (:class:`Dependence`): text that
+came from ``now()``, ``get_random()``, ``get_env()`` or the session key, or that is there only
+because a condition on one of those held. And evaluation is bounded (steps, output size, value
+size): a hostile template stops with a ``template`` finding instead of taking the editor down.
 """
 
 from __future__ import annotations
 
 import bisect
-import datetime
-import json
+import enum
 import math
 import random
-import re
-import urllib.parse
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Final
 
+from mirrord_ls.config import tera_ast as ast
+from mirrord_ls.config.tera_dates import now_value
+from mirrord_ls.config.tera_filters import FILTERS, TESTS
+from mirrord_ls.config.tera_syntax import parse_template
+from mirrord_ls.config.tera_values import (
+    I64_MAX,
+    I64_MIN,
+    MISSING,
+    U64_MAX,
+    TeraCrash,
+    TeraFailure,
+    conv_int,
+    conv_str,
+    conv_uint,
+    display,
+    dotted_pointer,
+    graphemes,
+    is_i64,
+    is_number,
+    is_u64,
+    json_eq,
+    rust_f64,
+    ryu_f64,
+    show,
+    to_json,
+    truthy,
+)
+from mirrord_ls.findings import Severity
+
 __all__ = [
+    "Dependence",
     "Rendered",
     "TemplateError",
     "has_template_syntax",
@@ -47,11 +81,25 @@ __all__ = [
 
 @dataclass(frozen=True)
 class TemplateError:
-    """A template problem, placed on the original text (Python ``str`` offsets)."""
+    """A template problem, placed on the original text (Python ``str`` offsets).
+
+    ``severity`` is ``error`` when mirrord fails to render the file; a bound that stops
+    mirrord-ls (not mirrord) is a ``warning``.
+    """
 
     start: int
     end: int
     message: str
+    severity: Severity = "error"
+
+
+class Dependence(enum.Flag):
+    """What a stretch of rendered text depends on besides the file itself."""
+
+    NONE = 0
+    TIME = enum.auto()  # now()
+    RANDOM = enum.auto()  # get_random(), or the session key mirrord makes up
+    ENV = enum.auto()  # get_env(), MIRRORD_KEY, MIRRORD_BRANCH_NAME
 
 
 # Piece kinds of the rendered text: how a run of output relates to the source.
@@ -59,24 +107,31 @@ _LITERAL: Final = 0  # copied from the source, offsets shift 1:1
 _OUTPUT: Final = 1  # produced by a tag: every offset maps onto the whole tag
 _BROKEN: Final = 2  # copied 1:1 from an unparseable tag, flagged as template material
 
+_Piece = tuple[int, int, int, int, int]  # out_start, out_end, src_start, src_end, kind
+
 
 @dataclass(frozen=True)
 class Rendered:
-    """The rendered text, the template errors, and the map back to the source."""
+    """The rendered text, the template errors, and the map back to the source.
+
+    ``truncated`` is true when a bound stopped the rendering: the text is then incomplete and
+    should not be judged as a config.
+    """
 
     text: str
     errors: tuple[TemplateError, ...]
     _source_len: int = field(default=0, repr=False, compare=False)
     # None means identity (no template syntax at all): the common, zero-cost case.
-    _pieces: tuple[tuple[int, int, int, int, int], ...] | None = field(
-        default=None, repr=False, compare=False
-    )
+    _pieces: tuple[_Piece, ...] | None = field(default=None, repr=False, compare=False)
     _starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
     # Output-of-a-tag intervals in the rendered text, zero-length ones included: a tag that
     # rendered to nothing (or failed) still explains a parse error right where it stood.
     _templated: tuple[tuple[int, int], ...] = field(default=(), repr=False, compare=False)
+    # (start, end, Dependence value) of the rendered text that depends on time, chance or env
+    _dependent: tuple[tuple[int, int, int], ...] = field(default=(), repr=False, compare=False)
+    truncated: bool = False
 
-    def _piece_at(self, offset: int) -> tuple[int, int, int, int, int] | None:
+    def _piece_at(self, offset: int) -> _Piece | None:
         assert self._pieces is not None
         i = bisect.bisect_right(self._starts, offset) - 1
         if i < 0:
@@ -119,13 +174,35 @@ class Rendered:
         """Does the rendered span [start, end) come, even partly, from template output?"""
         if self._pieces is None:
             return False
-        for a, b in self._templated:
-            if a == b:
-                if start <= a <= end:
-                    return True
-            elif (a < end and b > start) or (start == end and a <= start < b):
+        return _overlaps(((a, b) for a, b in self._templated), start, end)
+
+    def depends_on(self, start: int, end: int) -> Dependence:
+        """What the rendered span [start, end) depends on: the time, chance, the environment.
+
+        A check whose verdict rests on such a span can say so ("depends on the time"), and a
+        value that depends on the environment must not be sent to a cluster the user did not
+        choose. Empty when the span is plain file text.
+        """
+        found = Dependence.NONE
+        for a, b, flags in self._dependent:
+            if _overlaps(((a, b),), start, end):
+                found |= Dependence(flags)
+        return found
+
+    @property
+    def dependent_spans(self) -> tuple[tuple[int, int, Dependence], ...]:
+        """Every stretch of rendered text that depends on the time, chance or the environment."""
+        return tuple((a, b, Dependence(flags)) for a, b, flags in self._dependent)
+
+
+def _overlaps(intervals: Any, start: int, end: int) -> bool:
+    for a, b in intervals:
+        if a == b:
+            if start <= a <= end:
                 return True
-        return False
+        elif (a < end and b > start) or (start == end and a <= start < b):
+            return True
+    return False
 
 
 def has_template_syntax(text: str) -> bool:
@@ -151,209 +228,972 @@ def mirrord_variables(env: Mapping[str, str], git_branch: str | None = None) -> 
     return variables
 
 
+def _variable_dependence(variables: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Which context variables come from the environment or chance (see mirrord_variables)."""
+    deps: dict[str, Dependence] = {}
+    key = variables.get("key")
+    if key is not None and key == env.get("MIRRORD_KEY"):
+        deps["key"] = Dependence.ENV
+    elif key == _KEY_PLACEHOLDER:
+        deps["key"] = Dependence.RANDOM
+    branch = variables.get("git_branch")
+    if branch is not None and branch == env.get("MIRRORD_BRANCH_NAME"):
+        deps["git_branch"] = Dependence.ENV
+    return deps
+
+
+# Bounds: a config file renders in well under a thousand steps; these stop hostile templates
+# (loops of millions, a string doubled forty times) long before they hurt the editor.
+MAX_STEPS: Final = 200_000
+MAX_OUTPUT_CHARS: Final = 2_000_000
+MAX_VALUE_SIZE: Final = 1_000_000  # characters of a string, or items (nested, counted)
+MAX_SECONDS: Final = 5.0  # a backstop for the step count on a slow machine
+_CHARS_PER_STEP: Final = 64  # work on big strings and lists costs steps too
+_MAX_MACRO_DEPTH: Final = 64
+
+
 def render(
-    text: str, env: Mapping[str, str], *, variables: Mapping[str, Any] | None = None
+    text: str,
+    env: Mapping[str, str],
+    *,
+    variables: Mapping[str, Any] | None = None,
+    rng: random.Random | None = None,
 ) -> Rendered:
     """Render ``text`` like mirrord; never raises.
 
     ``env`` stands in for the process environment (``get_env``). ``variables`` is the Tera
     context; by default :func:`mirrord_variables` of ``env`` (no git branch known).
+    ``rng`` draws ``get_random``'s numbers (tests pass a seeded one).
     """
     if not has_template_syntax(text):
         return Rendered(text, (), len(text))
     context = dict(mirrord_variables(env) if variables is None else variables)
     try:
-        return _Renderer(text, env, context).run()
+        return _Renderer(text, env, context, rng or random.Random()).run()
+    except RecursionError:
+        message = "mirrord-ls could not evaluate the template: it nests too deeply"
+        return Rendered(text, (TemplateError(0, 0, message, "warning"),), len(text), truncated=True)
     except Exception as exc:  # a bug or pathological input must not take the server down
         message = f"mirrord-ls could not evaluate the template: {type(exc).__name__}"
-        return Rendered(text, (TemplateError(0, 0, message),), len(text))
+        return Rendered(text, (TemplateError(0, 0, message, "warning"),), len(text), truncated=True)
 
 
 # --------------------------------------------------------------------------------------------
-# Lexing: the file is text and tags; a tag's inside is a list of tokens.
+# Evaluation: tera's renderer/processor.rs, call_stack.rs, stack_frame.rs and for_loop.rs
+
+
+class _Bound(Exception):
+    """A bound on evaluation was reached: stop rendering, say which and where."""
+
+    def __init__(self, message: str, where: tuple[int, int] = (0, 0)) -> None:
+        super().__init__(message)
+        self.where = where
 
 
 @dataclass
-class _Tok:
-    kind: str  # "name" (maybe dotted), "str", "int", "float", "op"
-    value: Any
-    start: int
-    end: int
+class _Loop:
+    key_name: str | None
+    value_name: str
+    values: list[Any]  # array items, graphemes of a string, or object values
+    keys: list[str] | None
+    length: int  # tera counts a string's chars but iterates its graphemes
+    dep: Dependence
+    current: int = 0
+    state: str = "normal"  # normal, break, continue
 
 
 @dataclass
-class _Tag:
-    kind: str  # "var" ({{ }}), "block" ({% %}), "comment" ({# #})
-    start: int
-    end: int
-    ws_left: bool
-    ws_right: bool
-    tokens: list[_Tok]
-    error: str | None = None
+class _Frame:
+    kind: str  # origin, for, macro
+    context: dict[str, Any] = field(default_factory=dict)
+    deps: dict[str, Dependence] = field(default_factory=dict)
+    loop: _Loop | None = None
 
 
-@dataclass
-class _Text:
-    start: int
-    end: int
+def _name_hint(name: str) -> str:
+    if name.split(".")[0].split("[")[0] == "git_branch":
+        return " (`git_branch` is missing when the branch can't be determined: give a default)"
+    return ""
 
 
-@dataclass
-class _Broken:
-    """An opener without a closer: kept as text, flagged, reported."""
+class _Renderer:
+    def __init__(
+        self, source: str, env: Mapping[str, str], variables: dict[str, Any], rng: random.Random
+    ) -> None:
+        self.src = source
+        self.env = env
+        self.user = variables
+        self.user_deps = _variable_dependence(variables, env)
+        self.rng = rng
+        self.frames: list[_Frame] = [_Frame("origin")]
+        self.macros: dict[str, ast.MacroDefinition] = {}
+        self.errors: list[TemplateError] = []
+        self.parts: list[str] = []
+        self.pieces: list[_Piece] = []
+        self.templated: list[tuple[int, int]] = []
+        self.dependent: list[tuple[int, int, int]] = []
+        self.pos = 0
+        self.steps = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
+        self.dep = Dependence.NONE  # gathered while evaluating one expression
+        self.ctrl = Dependence.NONE  # of the conditions and loops around what renders now
+        self.where: tuple[int, int] = (0, 0)
+        self.macro_depth = 0
+        self.sizes: dict[int, tuple[Any, int]] = {}
 
-    start: int
-    end: int
-    message: str
+    # -- output and its map
 
+    def emit(self, text: str, src_start: int, src_end: int, kind: int, dep: Dependence) -> None:
+        if self.pos + len(text) > MAX_OUTPUT_CHARS:
+            raise self.bound(
+                f"the rendered file would be longer than {MAX_OUTPUT_CHARS:,} characters"
+            )
+        dep |= self.ctrl
+        if kind != _LITERAL:
+            self.templated.append((self.pos, self.pos + len(text)))
+        if dep:
+            self.dependent.append((self.pos, self.pos + len(text), dep.value))
+        if not text:
+            return
+        self.parts.append(text)
+        self.pieces.append((self.pos, self.pos + len(text), src_start, src_end, kind))
+        self.pos += len(text)
 
-_WS_CHARS: Final = " \t\r\n"
-_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
-_DOT_TAIL_RE: Final = re.compile(r"(?:\.[A-Za-z0-9_]+)+")
-_NUM_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_OPS2: Final = ("==", "!=", "<=", ">=", "::")
-_OPS1: Final = "<>+-*/%|(),=~[]"
-_CLOSERS: Final = {"{{": "}}", "{%": "%}", "{#": "#}"}
-_KINDS: Final = {"{{": "var", "{%": "block", "{#": "comment"}
-_OPENER_RE: Final = re.compile(r"\{[{%#]")
-_ENDRAW_RE: Final = re.compile(r"\{%(-?)[ \t\r\n]*endraw[ \t\r\n]*(-?)%\}")
+    def error(self, span: tuple[int, int], message: str) -> None:
+        err = TemplateError(span[0], span[1], message)
+        if err not in self.errors:  # a failing tag inside a loop reports once
+            self.errors.append(err)
 
-
-def _line_end(text: str, pos: int) -> int:
-    nl = text.find("\n", pos)
-    return len(text) if nl < 0 else nl
-
-
-def _lex_inside(text: str, pos: int, closer: str) -> tuple[list[_Tok], int, bool, str | None]:
-    """Tokens of a tag's inside from ``pos``; returns (tokens, end after closer, ws_right, error).
-
-    End is -1 when the text ends first. Tera strings have no escapes and may hold ``}}``.
-    """
-    tokens: list[_Tok] = []
-    n = len(text)
-    while True:
-        while pos < n and text[pos] in _WS_CHARS:
-            pos += 1
-        if pos >= n:
-            return tokens, -1, False, f"unclosed tag: expected `{closer}`"
-        if text.startswith("-" + closer, pos):
-            return tokens, pos + 3, True, None
-        if text.startswith(closer, pos):
-            return tokens, pos + 2, False, None
-        ch = text[pos]
-        if ch in "\"'`":
-            close = text.find(ch, pos + 1)
-            if close < 0:
-                return tokens, -1, False, "unterminated string literal"
-            tokens.append(_Tok("str", text[pos + 1 : close], pos, close + 1))
-            pos = close + 1
-            continue
-        m = _NUM_RE.match(text, pos)
-        if m:
-            kind = "float" if "." in m.group() else "int"
-            value: Any = float(m.group()) if kind == "float" else int(m.group())
-            tokens.append(_Tok(kind, value, pos, m.end()))
-            pos = m.end()
-            continue
-        m = _NAME_RE.match(text, pos)
-        if m:
-            tokens.append(_Tok("name", m.group(), pos, m.end()))
-            pos = m.end()
-            continue
-        if ch == "." and tokens and tokens[-1].value == "]" and tokens[-1].end == pos:
-            m = _DOT_TAIL_RE.match(text, pos)
-            if m:
-                tokens.append(_Tok("dot", m.group(), pos, m.end()))
-                pos = m.end()
-                continue
-        two = text[pos : pos + 2]
-        if two in _OPS2:
-            tokens.append(_Tok("op", two, pos, pos + 2))
-            pos += 2
-            continue
-        if ch in _OPS1:
-            tokens.append(_Tok("op", ch, pos, pos + 1))
-            pos += 1
-            continue
-        return tokens, -1, False, f"unexpected character {ch!r}"
-
-
-def _lex(text: str) -> list[_Text | _Tag | _Broken]:
-    items: list[_Text | _Tag | _Broken] = []
-    pos = 0
-    n = len(text)
-    while pos < n:
-        m = _OPENER_RE.search(text, pos)
-        if m is None:
-            items.append(_Text(pos, n))
-            break
-        start = m.start()
-        if start > pos:
-            items.append(_Text(pos, start))
-        opener = m.group()
-        closer = _CLOSERS[opener]
-        inner = start + 2
-        ws_left = text.startswith("-", inner)
-        if ws_left:
-            inner += 1
-        if opener == "{#":
-            close = text.find("#}", inner)
-            if close < 0:
-                end = _line_end(text, start)
-                items.append(_Broken(start, end, "unclosed comment: expected `#}`"))
-                pos = end
-                continue
-            ws_right = close > inner and text[close - 1] == "-"
-            items.append(_Tag("comment", start, close + 2, ws_left, ws_right, []))
-            pos = close + 2
-            continue
-        tokens, end, ws_right, error = _lex_inside(text, inner, closer)
-        if error is not None:
-            # Recover on the same line only: a tag missing its closer must not swallow the
-            # lines after it (a multi-line tag that lexes fine never gets here).
-            eol = _line_end(text, start)
-            close = text.find(closer, inner, eol)
-            if close < 0:
-                items.append(_Broken(start, eol, f"unclosed `{opener}`: expected `{closer}`"))
-                pos = max(eol, start + 2)
-                continue
-            ws_right = close > inner and text[close - 1] == "-"
-            items.append(_Tag(_KINDS[opener], start, close + 2, ws_left, ws_right, [], error))
-            pos = close + 2
-            continue
-        tag = _Tag(_KINDS[opener], start, end, ws_left, ws_right, tokens)
-        items.append(tag)
-        pos = end
-        if tag.kind == "block" and [t.value for t in tokens] == ["raw"]:
-            # Everything up to `{% endraw %}` is text, whatever it looks like.
-            m2 = _ENDRAW_RE.search(text, pos)
-            if m2 is None:
-                continue  # the parser reports the missing endraw
-            if m2.start() > pos:
-                items.append(_Text(pos, m2.start()))
-            raw_tokens = [_Tok("name", "endraw", m2.start(), m2.end())]
-            items.append(
-                _Tag(
-                    "block", m2.start(), m2.end(), bool(m2.group(1)), bool(m2.group(2)), raw_tokens
+    def run(self) -> Rendered:
+        nodes, parse_errors = parse_template(self.src)
+        for e in parse_errors:
+            self.error((e.start, e.end), e.message)
+        self.collect_macros(nodes)
+        truncated = False
+        try:
+            self.render_body(nodes)
+        except _Bound as exc:
+            truncated = True
+            self.errors.append(
+                TemplateError(
+                    exc.where[0],
+                    exc.where[1],
+                    f"mirrord-ls stopped rendering the template here: {exc}. mirrord renders "
+                    f"it in full (or runs out of memory); mirrord-ls does not check the rest.",
+                    "warning",
                 )
             )
-            pos = m2.end()
-    return items
+        return Rendered(
+            "".join(self.parts),
+            tuple(self.errors),
+            len(self.src),
+            tuple(self.pieces),
+            tuple(p[0] for p in self.pieces),
+            tuple(self.templated),
+            tuple(self.dependent),
+            truncated,
+        )
+
+    def collect_macros(self, nodes: list[ast.Node]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.MacroDefinition):
+                if node.name in self.macros:
+                    self.error(node.span, f"Macro `{node.name}` is duplicated")
+                self.macros[node.name] = node
+            elif isinstance(node, ast.Block):
+                self.check_blocks(node, set())
+
+    def check_blocks(self, block: ast.Block, seen: set[str]) -> None:
+        if block.name in seen:
+            self.error(block.span, f"Block `{block.name}` is duplicated")
+        seen.add(block.name)
+        for node in block.body:
+            if isinstance(node, ast.Block):
+                self.check_blocks(node, seen)
+
+    # -- bounds
+
+    def bound(self, message: str) -> _Bound:
+        return _Bound(message, self.where)
+
+    def step(self, cost: int = 1) -> None:
+        self.steps += cost
+        if self.steps > MAX_STEPS:
+            raise self.bound(f"it takes more than {MAX_STEPS:,} evaluation steps")
+        if self.steps % 1024 < cost and time.monotonic() > self.deadline:
+            raise self.bound(f"it takes more than {MAX_SECONDS:g} seconds to evaluate")
+
+    def size(self, value: Any) -> int:
+        """A value's size, shared parts counted each time they appear (as Tera copies them)."""
+        if isinstance(value, str):
+            return len(value)
+        if not isinstance(value, list | dict):
+            return 1
+        cached = self.sizes.get(id(value))
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        total = 1
+        for item in value.values() if isinstance(value, dict) else value:
+            total += self.size(item)
+            if total > MAX_VALUE_SIZE:
+                break
+        self.sizes[id(value)] = (value, total)
+        return total
+
+    def checked(self, value: Any) -> Any:
+        n = self.size(value)
+        if n > MAX_VALUE_SIZE:
+            raise self.bound(f"a value grows beyond {MAX_VALUE_SIZE:,} characters or items")
+        self.step(1 + n // _CHARS_PER_STEP)
+        return value
+
+    # -- nodes
+
+    def render_body(self, nodes: list[ast.Node]) -> None:
+        for node in nodes:
+            self.render_node(node)
+            if self.should_break_body():
+                break
+
+    def render_node(self, node: ast.Node) -> None:
+        self.step()
+        if isinstance(node, ast.Text):
+            self.emit(self.src[node.start : node.end], node.start, node.end, _LITERAL, _NONE)
+            return
+        if isinstance(node, ast.Raw):
+            self.emit(self.src[node.start : node.end], node.start, node.end, _LITERAL, _NONE)
+            return
+        if isinstance(node, ast.Broken):
+            self.emit(self.src[node.start : node.end], node.start, node.end, _BROKEN, _NONE)
+            return
+        if isinstance(node, ast.Bad):
+            self.emit("", node.span[0], node.span[1], _OUTPUT, _NONE)
+            return
+        if isinstance(node, ast.Comment | ast.MacroDefinition):
+            return
+        outer = self.where
+        self.where = getattr(node, "span", outer)
+        try:
+            self.render_tag(node)
+        finally:
+            self.where = outer
+
+    def render_tag(self, node: ast.Node) -> None:
+        if isinstance(node, ast.VariableBlock):
+            with self.tracking() as deps:
+                try:
+                    text = display(self.eval_expression(node.expr))
+                except TeraFailure as exc:
+                    self.error(node.span, str(exc))
+                    text = ""
+            self.emit(text, node.span[0], node.span[1], _OUTPUT, deps[0])
+        elif isinstance(node, ast.Set):
+            with self.tracking() as deps:
+                try:
+                    value = self.eval_expression(node.value)
+                except TeraFailure as exc:
+                    self.error(node.span, str(exc))
+                    value = None
+            self.assign(node.key, node.is_global, value, deps[0] | self.ctrl)
+        elif isinstance(node, ast.If):
+            self.render_if(node)
+        elif isinstance(node, ast.Forloop):
+            self.render_for(node)
+        elif isinstance(node, ast.FilterSection):
+            self.render_filter_section(node)
+        elif isinstance(node, ast.Break | ast.Continue):
+            loop = self.frames[-1].loop
+            if loop is None:
+                self.error(node.span, "`break` and `continue` only work inside a `for` loop")
+            else:
+                loop.state = "break" if isinstance(node, ast.Break) else "continue"
+        elif isinstance(node, ast.Block):
+            self.render_body(node.body)
+        elif isinstance(node, ast.Include):
+            if not node.ignore_missing:
+                self.error(
+                    node.span,
+                    "`include` needs other templates, and mirrord renders the config file on "
+                    "its own: add `ignore missing`, or write the content here",
+                )
+            self.emit("", node.span[0], node.span[1], _OUTPUT, _NONE)
+
+    def render_if(self, node: ast.If) -> None:
+        saved = self.ctrl
+        try:
+            for cond in node.conditions:
+                if cond.expr is None:  # the tag did not parse: its body shows once
+                    self.render_body(cond.body)
+                    return
+                self.where = cond.span
+                with self.tracking() as deps:
+                    try:
+                        ok = self.eval_as_bool(cond.expr)
+                    except TeraFailure as exc:
+                        self.error(cond.span, str(exc))
+                        ok = False
+                self.ctrl |= deps[0]
+                if ok:
+                    self.render_body(cond.body)
+                    return
+            if node.otherwise is not None:
+                self.render_body(node.otherwise[1])
+        finally:
+            self.ctrl = saved
+
+    def render_for(self, node: ast.Forloop) -> None:
+        if node.container is None:
+            return
+        container = node.container
+        val = container.val
+        if isinstance(val, ast.Ident):
+            name = val.name
+        elif isinstance(val, ast.FnCall):
+            name = val.name
+        elif isinstance(val, ast.Array):
+            name = "an array literal"
+        else:
+            self.error(
+                node.span,
+                "Forloop containers have to be an ident or a function call (tried to iterate on "
+                "something else)",
+            )
+            return
+        with self.tracking() as deps:
+            try:
+                value = self.eval_expression(container)
+            except TeraFailure as exc:
+                self.error(node.span, str(exc))
+                return
+        dep = deps[0]
+        keyed = node.key is not None
+        if isinstance(value, list | str):
+            if keyed:
+                self.error(
+                    node.span,
+                    f"Tried to iterate using key value on variable `{name}`, but it isn't an "
+                    f"object/map",
+                )
+                return
+            if isinstance(value, list):
+                loop = _Loop(None, node.value, value, None, len(value), dep)
+            else:
+                loop = _Loop(None, node.value, graphemes(value), None, len(value), dep)
+        elif isinstance(value, dict):
+            if not keyed:
+                self.error(
+                    node.span,
+                    f"Tried to iterate using key value on variable `{name}`, but it is missing "
+                    f"a key",
+                )
+                return
+            keys = sorted(value)
+            loop = _Loop(node.key, node.value, [value[k] for k in keys], keys, len(keys), dep)
+        else:
+            self.error(
+                node.span,
+                f"Tried to iterate on a container (`{name}`) that has a unsupported type",
+            )
+            return
+        saved = self.ctrl
+        self.ctrl |= dep
+        try:
+            if loop.length == 0:
+                if node.empty_body is not None:
+                    self.render_body(node.empty_body)
+                return
+            self.frames.append(_Frame("for", loop=loop))
+            try:
+                for _ in range(loop.length):
+                    self.step()
+                    self.render_body(node.body)
+                    if loop.state == "break":
+                        break
+                    frame = self.frames[-1]
+                    frame.context.clear()
+                    frame.deps.clear()
+                    loop.current += 1
+                    loop.state = "normal"
+            finally:
+                self.frames.pop()
+        finally:
+            self.ctrl = saved
+
+    def should_break_body(self) -> bool:
+        loop = self.frames[-1].loop
+        return loop is not None and loop.state != "normal"
+
+    @contextmanager
+    def side_output(self) -> Iterator[list[tuple[int, int, int]]]:
+        """Render into a buffer of its own (a filter section's or a macro's body)."""
+        saved = (self.parts, self.pieces, self.templated, self.dependent, self.pos)
+        self.parts, self.pieces, self.templated, self.dependent = [], [], [], []
+        inner_dependent = self.dependent
+        try:
+            yield inner_dependent
+        finally:
+            self.side_text = "".join(self.parts)
+            self.parts, self.pieces, self.templated, self.dependent, self.pos = saved
+
+    def render_filter_section(self, node: ast.FilterSection) -> None:
+        start, end = node.span
+        with self.side_output() as inner:
+            self.render_body(node.body)
+        body = self.side_text
+        dep = _NONE
+        for _, _, flags in inner:
+            dep |= Dependence(flags)
+        if node.filter is None or node.filter.name == "safe":
+            text = body
+        else:
+            with self.tracking() as deps:
+                try:
+                    text = display(self.apply_filter(body, node.filter))
+                except TeraFailure as exc:
+                    self.error(node.span, str(exc))
+                    text = ""
+            dep |= deps[0]
+        self.emit(text, start, end, _OUTPUT, dep)
+
+    # -- frames and variables
+
+    def assign(self, key: str, is_global: bool, value: Any, dep: Dependence) -> None:
+        frame = self.frames[-1]
+        if is_global and frame.kind == "for":
+            for candidate in reversed(self.frames):
+                if candidate.kind != "for":
+                    frame = candidate
+                    break
+        frame.context[key] = value
+        frame.deps[key] = dep
+
+    def frame_value(self, frame: _Frame, key: str) -> tuple[Any, Dependence]:
+        """StackFrame::find_value: the frame's own variables, then its loop's."""
+        dot = key.find(".")
+        if dot >= 0:
+            root = key[:dot]
+            if root in frame.context:
+                found = dotted_pointer(frame.context[root], key[dot + 1 :])
+                if found is not MISSING:
+                    return found, frame.deps.get(root, _NONE)
+                return self.loop_value(frame, key)
+        elif key in frame.context:
+            return frame.context[key], frame.deps.get(key, _NONE)
+        return self.loop_value(frame, key)
+
+    def loop_value(self, frame: _Frame, key: str) -> tuple[Any, Dependence]:
+        loop = frame.loop
+        if loop is None:
+            return MISSING, _NONE
+        if loop.keys is not None and key == loop.key_name:
+            return loop.keys[loop.current], loop.dep
+        real, _, tail = key.partition(".")
+        if real == "loop":
+            if tail == "index":
+                return loop.current + 1, _NONE
+            if tail == "index0":
+                return loop.current, _NONE
+            if tail == "first":
+                return loop.current == 0, _NONE
+            if tail == "last":
+                return loop.current == loop.length - 1, loop.dep
+            return MISSING, _NONE
+        if real == loop.value_name:
+            if loop.current >= len(loop.values):
+                raise TeraCrash(
+                    "iterating over a string with combining characters makes Tera crash (it "
+                    "counts characters but walks grapheme clusters)"
+                )
+            value = loop.values[loop.current]
+            if key == loop.value_name:
+                return value, loop.dep
+            if tail:
+                return dotted_pointer(value, tail), loop.dep
+        return MISSING, _NONE
+
+    def lookup(self, key: str) -> tuple[Any, Dependence]:
+        """CallStack::lookup: frames from the innermost, then the user context."""
+        for frame in reversed(self.frames):
+            found, dep = self.frame_value(frame, key)
+            if found is not MISSING:
+                return found, dep
+            if frame.kind in ("macro", "origin"):
+                break
+        if "." in key:
+            root = key.split(".")[0].replace("~1", "/").replace("~0", "~")
+            if root not in self.user:
+                return MISSING, _NONE
+            return dotted_pointer(self.user[root], key[len(root) + 1 :]), self.user_deps.get(
+                root, _NONE
+            )
+        if key in self.user:
+            return self.user[key], self.user_deps.get(key, _NONE)
+        return MISSING, _NONE
+
+    def process_path(self, path: str) -> Any:
+        if "[" not in path:
+            value, dep = self.lookup(path)
+            if value is MISSING:
+                raise TeraFailure(
+                    f"Variable `{path}` not found in context while rendering 'main'"
+                    + _name_hint(path)
+                )
+        else:
+            full = self.evaluate_sub_variables(path)
+            value, dep = self.lookup(full)
+            if value is MISSING:
+                raise TeraFailure(
+                    f"Variable `{path}` not found in context while rendering 'main': the "
+                    f"evaluated version was `{full}`. Maybe the index is out of bounds?"
+                )
+        self.dep |= dep
+        return value
+
+    def evaluate_sub_variables(self, key: str) -> str:
+        new_key = key
+        for sub in _pull_out_square_bracket(key):
+            try:
+                value = self.process_path(sub)
+            except TeraFailure as exc:
+                raise TeraFailure(f"Variable {key} can not be evaluated because: {exc}") from None
+            if isinstance(value, str):
+                text = f'"{value}"'
+            elif is_number(value):
+                text = ryu_f64(value) if isinstance(value, float) else str(value)
+            else:
+                raise TeraFailure(
+                    f"Only variables evaluating to String or Number can be used as index "
+                    f"(`{sub}` of `{key}`)"
+                )
+            before, _, after = new_key.partition(f"[{sub}]")
+            new_key = before + "." + text + after
+        return (
+            new_key.replace("/", "~1")
+            .replace("['", '."')
+            .replace('["', '."')
+            .replace("[", ".")
+            .replace("']", '"')
+            .replace('"]', '"')
+            .replace("]", "")
+        )
+
+    def lookup_ident(self, key: str) -> Any:
+        if key == "__tera_context":
+            return to_json(self.context_snapshot(), pretty=True)
+        return self.process_path(key)
+
+    def context_snapshot(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for frame in reversed(self.frames):
+            merged.update(frame.context)
+            loop = frame.loop
+            if loop is not None and loop.current < len(loop.values):
+                merged[loop.value_name] = loop.values[loop.current]
+                if loop.keys is not None and loop.key_name is not None:
+                    merged[loop.key_name] = loop.keys[loop.current]
+            if frame.kind == "macro":
+                return merged
+        for dep in self.user_deps.values():
+            self.dep |= dep
+        return {**self.user, **merged}
+
+    # -- expressions
+
+    @contextmanager
+    def tracking(self) -> Iterator[list[Dependence]]:
+        """Gather what one evaluation depends on (filled in when the block ends)."""
+        saved, self.dep = self.dep, _NONE
+        out = [_NONE]
+        try:
+            yield out
+        finally:
+            out[0] = self.dep
+            self.dep = saved | self.dep
+
+    def default_value(self, expr: ast.Expr) -> Any:
+        default = expr.filters[0].args.get("value")
+        if default is None:
+            raise TeraFailure("The `default` filter requires a `value` argument.")
+        return self.eval_expression(default)
+
+    def eval_expression(self, expr: ast.Expr) -> Any:
+        self.step()
+        val = expr.val
+        res: Any
+        if isinstance(val, ast.Array):
+            res = self.checked([self.eval_expression(item) for item in val.items])
+        elif isinstance(val, ast.In):
+            res = self.eval_in(val)
+        elif isinstance(val, ast.StrLit):
+            res = val.value
+        elif isinstance(val, ast.StringConcat):
+            res = self.checked(self.eval_concat(val))
+        elif isinstance(val, ast.IntLit):
+            res = val.value
+        elif isinstance(val, ast.FloatLit):
+            res = _finite(val.value)
+        elif isinstance(val, ast.BoolLit):
+            res = val.value
+        elif isinstance(val, ast.Ident):
+            try:
+                res = self.lookup_ident(val.name)
+            except TeraFailure:
+                if expr.has_default_filter():
+                    res = self.default_value(expr)
+                elif expr.negated:
+                    return True  # `not undefined` is true, and skips the filters
+                else:
+                    raise
+            else:
+                if res is None and expr.has_default_filter():
+                    res = self.default_value(expr)
+        elif isinstance(val, ast.FnCall):
+            try:
+                res = self.call_function(val)
+            except _EnvMissing as exc:
+                if expr.has_default_filter():
+                    raise TeraFailure(
+                        f'environment variable "{exc.name}" is not set, and `| default` does '
+                        f"not apply to a function call in Tera: write "
+                        f'get_env(name="{exc.name}", default="...") instead'
+                    ) from None
+                raise
+        elif isinstance(val, ast.MacroCall):
+            res = self.call_macro(val)
+        elif isinstance(val, ast.TestCall):
+            res = self.eval_test(val)
+        elif isinstance(val, ast.Logic):
+            res = self.eval_as_bool(expr)
+        elif isinstance(val, ast.Math):
+            number = self.eval_as_number(val)
+            res = "NaN" if number is None else number
+        else:  # pragma: no cover - the parser makes no other kind
+            raise TeraCrash("unexpected expression")
+        for flt in expr.filters:
+            if flt.name in ("safe", "default"):
+                continue
+            res = self.apply_filter(res, flt)
+        if expr.negated:
+            return not truthy(res)
+        return res
+
+    def eval_concat(self, val: ast.StringConcat) -> str:
+        out: list[str] = []
+        for part in val.values:
+            if isinstance(part, ast.StrLit):
+                out.append(part.value)
+            elif isinstance(part, ast.IntLit):
+                out.append(str(part.value))
+            elif isinstance(part, ast.FloatLit):
+                out.append(rust_f64(part.value))
+            else:
+                value = (
+                    self.lookup_ident(part.name)
+                    if isinstance(part, ast.Ident)
+                    else self.call_function(part)
+                )
+                if isinstance(value, str):
+                    out.append(value)
+                elif is_number(value):
+                    out.append(ryu_f64(value) if isinstance(value, float) else str(value))
+                else:
+                    what = (
+                        f"ident {part.name}"
+                        if isinstance(part, ast.Ident)
+                        else f"function call {part.name}"
+                    )
+                    raise TeraFailure(
+                        f"Tried to concat a value that is not a string or a number from {what}"
+                    )
+        return "".join(out)
+
+    def eval_in(self, cond: ast.In) -> bool:
+        lhs = self.eval_expression(cond.lhs)
+        rhs = self.eval_expression(cond.rhs)
+        if isinstance(rhs, list):
+            self.step(1 + len(rhs) // _CHARS_PER_STEP)
+            present = any(json_eq(lhs, x) for x in rhs)
+        elif isinstance(rhs, str | dict):
+            if not isinstance(lhs, str):
+                kind = "string" if isinstance(rhs, str) else "object"
+                raise TeraFailure(
+                    f"Tried to check if {show(lhs)} is in a {kind}, but it isn't a string"
+                )
+            present = lhs in rhs
+        else:
+            raise TeraFailure("The `in` operator only supports strings, arrays and objects.")
+        return present != cond.negated
+
+    def eval_test(self, test: ast.TestCall) -> bool:
+        tester = TESTS.get(test.name)
+        if tester is None:
+            raise TeraFailure(f"Test '{test.name}' not found")
+        args = [self.eval_expression(a) for a in test.args]
+        try:
+            found = self.lookup_ident(test.ident)
+        except TeraFailure:
+            found = MISSING
+        result = tester(found, args)
+        return not result if test.negated else result
+
+    def eval_as_bool(self, expr: ast.Expr) -> bool:
+        self.step()
+        val = expr.val
+        res: bool
+        if isinstance(val, ast.Logic):
+            res = self.eval_logic(val)
+        elif isinstance(val, ast.Ident):
+            try:
+                res = truthy(self.eval_expression(expr))
+            except TeraFailure:
+                res = False
+            if expr.negated:
+                res = not res
+        elif isinstance(val, ast.Math | ast.IntLit | ast.FloatLit):
+            number = self.eval_as_number(val)
+            res = number is not None and float(number) != 0.0
+        elif isinstance(val, ast.In):
+            res = self.eval_in(val)
+        elif isinstance(val, ast.TestCall):
+            res = self.eval_test(val)
+        elif isinstance(val, ast.BoolLit):
+            res = val.value
+        elif isinstance(val, ast.StrLit):
+            res = val.value != ""
+        elif isinstance(val, ast.FnCall):
+            value = self.call_function(val)
+            if not isinstance(value, bool):
+                raise TeraFailure(
+                    f"Function `{val.name}` was used in a logic operation but is not returning "
+                    f"a bool"
+                )
+            res = value
+        elif isinstance(val, ast.StringConcat):
+            value = self.eval_expression(expr)
+            if not isinstance(value, str):
+                raise TeraCrash(
+                    "a negated or filtered string concatenation in a condition makes Tera crash"
+                )
+            res = value != ""
+        elif isinstance(val, ast.MacroCall):
+            res = self.call_macro(val) != ""
+        else:
+            raise TeraCrash("this kind of value as a condition makes Tera crash")
+        return not res if expr.negated else res
+
+    def eval_logic(self, val: ast.Logic) -> bool:
+        op = val.op
+        if op == "or":
+            return self.eval_as_bool(val.lhs) or self.eval_as_bool(val.rhs)
+        if op == "and":
+            return self.eval_as_bool(val.lhs) and self.eval_as_bool(val.rhs)
+        if op in ("<", ">", "<=", ">="):
+            left = self.eval_expr_as_number(val.lhs)
+            right = self.eval_expr_as_number(val.rhs)
+            if left is None or right is None:
+                raise TeraFailure("Comparison to NaN")
+            a, b = float(left), float(right)
+            return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+        a = self.eval_expression(val.lhs)
+        b = self.eval_expression(val.rhs)
+        if is_number(a) or is_number(b):
+            # "We're not implementing JS so can't compare things of different types"
+            if not (is_number(a) and is_number(b)):
+                return False
+            same = float(a) == float(b)
+        else:
+            self.step(1 + (self.size(a) + self.size(b)) // _CHARS_PER_STEP)
+            same = json_eq(a, b)
+        return same if op == "==" else not same
+
+    def eval_expr_as_number(self, expr: ast.Expr) -> int | float | None:
+        if expr.filters:
+            value = self.eval_expression(expr)
+            if not is_number(value):
+                raise TeraFailure("Tried to do math with an expression not resulting in a number")
+            return value
+        return self.eval_as_number(expr.val)
+
+    def eval_as_number(self, val: ast.ExprVal) -> int | float | None:
+        """A number, or None for Tera's NaN (what ``{{ 1 / 0 }}`` renders as)."""
+        self.step()
+        if isinstance(val, ast.Ident | ast.FnCall):
+            value = (
+                self.lookup_ident(val.name)
+                if isinstance(val, ast.Ident)
+                else self.call_function(val)
+            )
+            if is_i64(value) or is_u64(value) or isinstance(value, float):
+                return value
+            if isinstance(val, ast.Ident):
+                raise TeraFailure(
+                    f"Variable `{val.name}` was used in a math operation but is not a number"
+                )
+            raise TeraFailure(
+                f"Function `{val.name}` was used in a math operation but is not returning a number"
+            )
+        if isinstance(val, ast.IntLit):
+            return val.value
+        if isinstance(val, ast.FloatLit):
+            return _finite(val.value)
+        if isinstance(val, ast.Math):
+            left = self.eval_expr_as_number(val.lhs)
+            right = self.eval_expr_as_number(val.rhs)
+            if left is None or right is None:
+                return None
+            return _math(left, val.op, right)
+        if isinstance(val, ast.StrLit):
+            raise TeraFailure(f"Tried to do math with a string: `{val.value}`")
+        if isinstance(val, ast.BoolLit):
+            raise TeraFailure(f"Tried to do math with a boolean: `{display(val.value)}`")
+        if isinstance(val, ast.StringConcat):
+            raise TeraFailure("Tried to do math with a string concatenation")
+        if isinstance(val, ast.TestCall):
+            raise TeraFailure(f"Tried to do math with a test: {val.name}")
+        raise TeraCrash("this kind of value in a math operation makes Tera crash")
+
+    # -- calls
+
+    def call_function(self, call: ast.FnCall) -> Any:
+        name = call.name
+        if name not in _FUNCTIONS:
+            raise TeraFailure(
+                f"Function '{name}' not found (mirrord config templates have get_env, range, "
+                f"now, get_random and throw)"
+            )
+        args = {key: self.eval_expression(value) for key, value in call.args.items()}
+        if name == "get_env":
+            return self.get_env(args)
+        if name == "range":
+            return self.checked(self.range(args))
+        if name == "now":
+            self.dep |= Dependence.TIME
+            return now_value(args)
+        if name == "get_random":
+            self.dep |= Dependence.RANDOM
+            return self.get_random(args)
+        message = args.get("message", MISSING)
+        if message is MISSING:
+            raise TeraFailure("Function `throw` was called without a `message` argument")
+        if not isinstance(message, str):
+            raise TeraFailure(
+                f"Function `throw` received message={show(message)} but `message` can only be "
+                f"a string"
+            )
+        raise TeraFailure(message)
+
+    def get_env(self, args: dict[str, Any]) -> Any:
+        if "name" not in args:
+            raise TeraFailure("Function `get_env` didn't receive a `name` argument")
+        name = args["name"]
+        if conv_str(name) is None:
+            raise TeraFailure(
+                f"Function `get_env` received name={show(name)} but `name` can only be a string"
+            )
+        self.dep |= Dependence.ENV
+        if name in self.env:
+            return self.env[name]
+        if "default" in args:
+            return args["default"]
+        raise _EnvMissing(name)
+
+    def range(self, args: dict[str, Any]) -> list[int]:
+        def number(key: str, default: int | None, label: str) -> int | None:
+            if key not in args:
+                return default
+            value = conv_uint(args[key], 64)
+            if value is None:
+                raise TeraFailure(
+                    f"Function `range` received {key}={show(args[key])} but `{label}` can only "
+                    f"be a number"
+                )
+            return value
+
+        start = number("start", 0, "start")
+        step_by = number("step_by", 1, "step")
+        end = number("end", None, "end")
+        assert start is not None and step_by is not None
+        if end is None:
+            raise TeraFailure("Function `range` was called without a `end` argument")
+        if start > end:
+            raise TeraFailure(
+                "Function `range` was called with a `start` argument greater than the `end` one"
+            )
+        if start < end and step_by == 0:
+            raise self.bound("`range` with `step_by=0` never ends (mirrord would hang)")
+        if start < end and (end - start + step_by - 1) // step_by > MAX_VALUE_SIZE:
+            raise self.bound(f"a value grows beyond {MAX_VALUE_SIZE:,} characters or items")
+        if end + step_by > U64_MAX + 1 and start < end:
+            raise TeraCrash("`range` this close to the largest integer makes Tera crash")
+        return list(range(start, end, step_by)) if start < end else []
+
+    def get_random(self, args: dict[str, Any]) -> int:
+        def number(key: str) -> int:
+            value = conv_int(args[key], 64)
+            if value is None:
+                raise TeraFailure(
+                    f"Function `get_random` received {key}={show(args[key])} but `{key}` can "
+                    f"only be a number"
+                )
+            return value
+
+        start = number("start") if "start" in args else 0
+        if "end" not in args:
+            raise TeraFailure("Function `get_random` didn't receive an `end` argument")
+        end = number("end")
+        if start >= end:
+            raise TeraCrash("`get_random` with `start` not below `end` makes Tera crash")
+        return self.rng.randrange(start, end)
+
+    def apply_filter(self, value: Any, flt: ast.FnCall) -> Any:
+        impl = FILTERS.get(flt.name)
+        if impl is None:
+            raise TeraFailure(f"Filter '{flt.name}' not found")
+        args = {key: self.eval_expression(arg) for key, arg in flt.args.items()}
+        self.step(1 + self.size(value) // _CHARS_PER_STEP)
+        return self.checked(impl(value, args))
+
+    def call_macro(self, call: ast.MacroCall) -> str:
+        if call.namespace != "self" or not self.macros:
+            raise TeraFailure(
+                f"Macro namespace `{call.namespace}` was not found in template `main`. Have you "
+                f"maybe forgotten to import it, or misspelled it?"
+            )
+        definition = self.macros.get(call.name)
+        if definition is None:
+            raise TeraFailure(f"Macro `self::{call.name}` not found in template `main`")
+        frame = _Frame("macro")
+        for arg, default in definition.args.items():
+            given = call.args.get(arg)
+            if given is not None:
+                frame.context[arg] = self.eval_expression(given)
+            elif default is not None:
+                frame.context[arg] = self.eval_expression(default)
+            else:
+                raise TeraFailure(f"Macro `{call.name}` is missing the argument `{arg}`")
+            frame.deps[arg] = self.dep
+        if self.macro_depth >= _MAX_MACRO_DEPTH:
+            raise self.bound(f"macros call each other more than {_MAX_MACRO_DEPTH} levels deep")
+        self.macro_depth += 1
+        self.frames.append(frame)
+        saved_ctrl, self.ctrl = self.ctrl, _NONE
+        try:
+            with self.side_output() as inner:
+                self.render_body(definition.body)
+        finally:
+            self.frames.pop()
+            self.macro_depth -= 1
+            self.ctrl = saved_ctrl
+        for _, _, flags in inner:
+            self.dep |= Dependence(flags)
+        return str(self.checked(self.side_text))
 
 
-# --------------------------------------------------------------------------------------------
-# Expressions
+_NONE: Final = Dependence.NONE
+_FUNCTIONS: Final = frozenset({"get_env", "range", "now", "get_random", "throw"})
 
 
-class _TemplateFailure(Exception):
-    """A Tera render error: the message is what the user sees."""
-
-
-class _Undefined(_TemplateFailure):
-    """A variable is not in the context (some constructs turn this into false)."""
-
-
-class _EnvMissing(_TemplateFailure):
+class _EnvMissing(TeraFailure):
     """get_env found no variable and had no default."""
 
     def __init__(self, name: str) -> None:
@@ -364,1508 +1204,90 @@ class _EnvMissing(_TemplateFailure):
         self.name = name
 
 
-class _Unsupported(Exception):
-    """A real Tera feature this interpreter does not evaluate: render nothing, report nothing."""
-
-
-class _Break(Exception):
-    pass
-
-
-class _Continue(Exception):
-    pass
-
-
-@dataclass
-class _Lit:
-    value: Any
-
-
-@dataclass
-class _Var:
-    name: str  # as written, for messages
-    path: list[Any]  # str keys, int indexes, or expressions inside [...]
-
-
-@dataclass
-class _Call:
-    name: str
-    kwargs: dict[str, Any]
-
-
-@dataclass
-class _Filter:
-    name: str
-    kwargs: dict[str, Any]
-
-
-@dataclass
-class _Filtered:
-    base: Any
-    filters: list[_Filter]
-
-
-@dataclass
-class _Bin:
-    op: str  # math, comparison, "and", "or"
-    left: Any
-    right: Any
-
-
-@dataclass
-class _Not:
-    expr: Any
-
-
-@dataclass
-class _In:
-    left: Any
-    right: Any
-    negated: bool
-
-
-@dataclass
-class _Test:
-    subject: _Var
-    name: str
-    args: list[Any]
-    negated: bool
-
-
-@dataclass
-class _Concat:
-    parts: list[Any]
-
-
-@dataclass
-class _Array:
-    items: list[Any]
-
-
-_CMP_OPS: Final = ("==", "!=", "<", ">", "<=", ">=")
-
-
-class _Parser:
-    """Recursive descent over one tag's tokens, following Tera's grammar (tera.pest)."""
-
-    def __init__(self, tokens: list[_Tok]) -> None:
-        self.toks = tokens
-        self.i = 0
-
-    def peek(self, offset: int = 0) -> _Tok | None:
-        j = self.i + offset
-        return self.toks[j] if j < len(self.toks) else None
-
-    def at(self, value: str, kind: str | None = None) -> bool:
-        tok = self.peek()
-        return tok is not None and tok.value == value and (kind is None or tok.kind == kind)
-
-    def at_op(self, value: str) -> bool:
-        return self.at(value, "op")
-
-    def at_word(self, value: str) -> bool:
-        return self.at(value, "name")
-
-    def take(self) -> _Tok:
-        tok = self.peek()
-        if tok is None:
-            raise _TemplateFailure("the tag ends too early: an expression is missing")
-        self.i += 1
-        return tok
-
-    def expect_op(self, value: str) -> None:
-        tok = self.peek()
-        if tok is None or tok.kind != "op" or tok.value != value:
-            found = "the end of the tag" if tok is None else f"`{tok.value}`"
-            raise _TemplateFailure(f"expected `{value}` but found {found}")
-        self.i += 1
-
-    def expect_name(self) -> str:
-        tok = self.peek()
-        if tok is None or tok.kind != "name" or "." in tok.value:
-            found = "the end of the tag" if tok is None else f"`{tok.value}`"
-            raise _TemplateFailure(f"expected a name but found {found}")
-        self.i += 1
-        return str(tok.value)
-
-    def done(self) -> None:
-        tok = self.peek()
-        if tok is not None:
-            raise _TemplateFailure(f"unexpected `{tok.value}` in the tag")
-
-    # logic_expr: or binds loosest, then and, then not
-    def logic(self) -> Any:
-        left = self.logic_and()
-        while self.at_word("or"):
-            self.i += 1
-            left = _Bin("or", left, self.logic_and())
-        return left
-
-    def logic_and(self) -> Any:
-        left = self.logic_not()
-        while self.at_word("and"):
-            self.i += 1
-            left = _Bin("and", left, self.logic_not())
-        return left
-
-    def logic_not(self) -> Any:
-        if self.at_word("not"):
-            self.i += 1
-            return _Not(self.logic_not())
-        return self.comparison()
-
-    def comparison(self) -> Any:
-        left = self.math()
-        tok = self.peek()
-        if tok is not None and tok.kind == "op" and tok.value in _CMP_OPS:
-            self.i += 1
-            return _Bin(tok.value, left, self.math())
-        negated = False
-        if self.at_word("not") and (nxt := self.peek(1)) is not None and nxt.value == "in":
-            self.i += 1
-            negated = True
-        if self.at_word("in"):
-            self.i += 1
-            return _In(left, self.math(), negated)
-        return left
-
-    def math(self) -> Any:
-        left = self.term()
-        while self.at_op("+") or self.at_op("-"):
-            op = self.take().value
-            left = _Bin(op, left, self.term())
-        return self.filters(left)
-
-    def term(self) -> Any:
-        left = self.concat()
-        while self.at_op("*") or self.at_op("/") or self.at_op("%"):
-            op = self.take().value
-            left = _Bin(op, left, self.concat())
-        return left
-
-    def concat(self) -> Any:
-        first = self.filters(self.primary())
-        if not self.at_op("~"):
-            return first
-        parts = [first]
-        while self.at_op("~"):
-            self.i += 1
-            parts.append(self.filters(self.primary()))
-        return _Concat(parts)
-
-    def filters(self, base: Any) -> Any:
-        if not self.at_op("|"):
-            return base
-        chain: list[_Filter] = []
-        while self.at_op("|"):
-            self.i += 1
-            name = self.expect_name()
-            kwargs = self.kwargs() if self.at_op("(") else {}
-            chain.append(_Filter(name, kwargs))
-        if isinstance(base, _Filtered):
-            base.filters.extend(chain)
-            return base
-        return _Filtered(base, chain)
-
-    def kwargs(self) -> dict[str, Any]:
-        self.expect_op("(")
-        args: dict[str, Any] = {}
-        while not self.at_op(")"):
-            name = self.expect_name()
-            self.expect_op("=")
-            args[name] = self.logic()
-            if not self.at_op(","):
-                break
-            self.i += 1
-        self.expect_op(")")
-        return args
-
-    def primary(self) -> Any:
-        tok = self.take()
-        if tok.kind == "str":
-            return _Lit(tok.value)
-        if tok.kind in ("int", "float"):
-            return _Lit(tok.value)
-        if tok.kind == "op":
-            if tok.value == "-":
-                nxt = self.peek()
-                if nxt is not None and nxt.kind in ("int", "float") and nxt.start == tok.end:
-                    self.i += 1
-                    return _Lit(-nxt.value)
-            if tok.value == "(":
-                inner = self.logic()
-                self.expect_op(")")
-                return inner
-            if tok.value == "[":
-                items: list[Any] = []
-                while not self.at_op("]"):
-                    items.append(self.logic())
-                    if not self.at_op(","):
-                        break
-                    self.i += 1
-                self.expect_op("]")
-                return _Array(items)
-            raise _TemplateFailure(f"expected a value but found `{tok.value}`")
-        name = str(tok.value)
-        if name in ("true", "True"):
-            return _Lit(True)
-        if name in ("false", "False"):
-            return _Lit(False)
-        if self.at_op("(") and "." not in name:
-            return _Call(name, self.kwargs())
-        if self.at_op("::"):
-            raise _TemplateFailure("macros are not available in a mirrord config file")
-        var = _Var(name, [int(p) if p.isdigit() else p for p in name.split(".")])
-        while (
-            (bracket := self.peek()) is not None
-            and bracket.value == "["
-            and (bracket.kind == "op" and bracket.start == tok.end)
-        ):
-            self.i += 1
-            index = self.take()
-            if index.kind == "int":
-                var.path.append(index.value)
-            elif index.kind == "str":
-                var.path.append(index.value)
-            elif index.kind == "name":
-                var.path.append(
-                    _Var(
-                        index.value, [int(p) if p.isdigit() else p for p in index.value.split(".")]
-                    )
-                )
-            else:
-                raise _TemplateFailure(f"unexpected `{index.value}` inside `[...]`")
-            close = self.take()
-            if close.value != "]":
-                raise _TemplateFailure("expected `]`")
-            var.name += "[" + str(index.value) + "]"
-            tok = close
-            nxt = self.peek()
-            if nxt is not None and nxt.kind == "dot" and nxt.start == close.end:
-                # `a[0].b`: the dotted rest after a bracket
-                self.i += 1
-                var.path.extend(int(p) if p.isdigit() else p for p in nxt.value[1:].split("."))
-                var.name += nxt.value
-                tok = nxt
-        if self.at_word("is"):
-            self.i += 1
-            negated = self.at_word("not")
-            if negated:
-                self.i += 1
-            test = self.expect_name()
-            args: list[Any] = []
-            if self.at_op("("):
-                self.i += 1
-                while not self.at_op(")"):
-                    args.append(self.logic())
-                    if not self.at_op(","):
-                        break
-                    self.i += 1
-                self.expect_op(")")
-            return _Test(var, test, args, negated)
-        return var
-
-
-# --------------------------------------------------------------------------------------------
-# Values: Python stand-ins for serde_json values (str, int, float, bool, None, list, dict).
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _fmt_float(f: float) -> str:
-    # Rust's `{}` for f64: shortest round-trip digits, never an exponent, `1` for 1.0.
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "inf" if f > 0 else "-inf"
-    if f == int(f) and abs(f) < 1e300:
-        return str(int(f))
-    return format(Decimal(repr(f)), "f")
-
-
-def _fmt(v: Any) -> str:
-    """How Tera writes a value into the output."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return _fmt_float(v)
-    if isinstance(v, str):
-        return v
-    if isinstance(v, list):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    return "[object]"
-
-
-def _show(v: Any) -> str:
-    """A value as serde_json displays it, for error messages."""
-    try:
-        return json.dumps(v, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return str(v)
-
-
-def _truthy(v: Any) -> bool:
-    if isinstance(v, float):
-        return v != 0.0 and not math.isnan(v)
-    return bool(v)
-
-
-def _json_eq(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if _is_number(a) and _is_number(b):
-        return type(a) is type(b) and a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_json_eq(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_json_eq(a[k], b[k]) for k in a)
-    return type(a) is type(b) and a == b
-
-
-_RUST_WS: Final = (
-    "\t\n\x0b\x0c\r \x85\xa0\u1680"
-    + "".join(map(chr, range(0x2000, 0x200B)))
-    + ("\u2028\u2029\u202f\u205f\u3000")
-)  # char::is_whitespace, which Rust's trim uses (Python's strip() also trims \x1c-\x1f)
-
-_MAX_LOOP_ROUNDS: Final = 20_000  # a preview, not a benchmark: stop runaway loops
-_MAX_OUTPUT: Final = 5_000_000
-
-
-# --------------------------------------------------------------------------------------------
-# Block structure
-
-
-@dataclass
-class _Node:
-    kind: str  # "text", "var", "comment", "if", "for", "set", "raw", "break", "continue",
-    # "filter", "block", "broken", "bad"
-    tag: _Tag | None = None
-    text: _Text | None = None
-    expr: Any = None
-    # if: [(tag, condition, body)], else body; for: body and empty body
-    branches: list[tuple[_Tag, Any, list[_Node]]] = field(default_factory=list)
-    body: list[_Node] = field(default_factory=list)
-    else_body: list[_Node] | None = None
-    end_tag: _Tag | None = None
-    names: tuple[str, ...] = ()
-    is_global: bool = False
-    message: str = ""
-    span: tuple[int, int] = (0, 0)
-
-
-_OPENERS: Final = {
-    "if": "endif",
-    "for": "endfor",
-    "filter": "endfilter",
-    "block": "endblock",
-    "raw": "endraw",
-}
-_CLOSER_OF: Final = {v: k for k, v in _OPENERS.items()}
-_MIDDLE: Final = {"elif": "if", "else": ("if", "for")}
-
-
-class _Renderer:
-    def __init__(self, source: str, env: Mapping[str, str], variables: dict[str, Any]) -> None:
-        self.src = source
-        self.env = env
-        self.scopes: list[dict[str, Any]] = [variables]
-        self.errors: list[TemplateError] = []
-        self.parts: list[str] = []
-        self.pieces: list[tuple[int, int, int, int, int]] = []
-        self.templated: list[tuple[int, int]] = []
-        self.pos = 0
-        self.rounds = 0
-
-    # -- building the output and its map
-
-    def emit(self, text: str, src_start: int, src_end: int, kind: int) -> None:
-        if self.pos > _MAX_OUTPUT:
-            return
-        if kind != _LITERAL:
-            self.templated.append((self.pos, self.pos + len(text)))
-        if not text:
-            return
-        self.parts.append(text)
-        self.pieces.append((self.pos, self.pos + len(text), src_start, src_end, kind))
-        self.pos += len(text)
-
-    def error(self, start: int, end: int, message: str) -> None:
-        err = TemplateError(start, end, message)
-        if err not in self.errors:  # a failing tag inside a loop reports once
-            self.errors.append(err)
-
-    def run(self) -> Rendered:
-        items = _lex(self.src)
-        self.trims = _trims(self.src, items)
-        nodes, _ = self.parse_body(items, 0, ())
-        self.render_body(nodes)
-        text = "".join(self.parts)
-        return Rendered(
-            text,
-            tuple(self.errors),
-            len(self.src),
-            tuple(self.pieces),
-            tuple(p[0] for p in self.pieces),
-            tuple(self.templated),
-        )
-
-    # -- parsing the tag structure
-
-    def parse_body(
-        self, items: list[_Text | _Tag | _Broken], i: int, stop: tuple[str, ...]
-    ) -> tuple[list[_Node], int]:
-        """Nodes from items[i:] up to a block tag named in ``stop`` (the index points at it)."""
-        nodes: list[_Node] = []
-        while i < len(items):
-            item = items[i]
-            if isinstance(item, _Text):
-                nodes.append(_Node("text", text=item))
-                i += 1
-                continue
-            if isinstance(item, _Broken):
-                self.error(item.start, item.end, item.message)
-                nodes.append(_Node("broken", span=(item.start, item.end)))
-                i += 1
-                continue
-            tag = item
-            if tag.error is not None:
-                self.error(tag.start, tag.end, _syntax(tag, tag.error))
-                nodes.append(_Node("bad", tag=tag))
-                i += 1
-                continue
-            if tag.kind == "comment":
-                nodes.append(_Node("comment", tag=tag))
-                i += 1
-                continue
-            if tag.kind == "var":
-                try:
-                    parser = _Parser(tag.tokens)
-                    expr = parser.logic()
-                    parser.done()
-                except _TemplateFailure as exc:
-                    self.error(tag.start, tag.end, _syntax(tag, str(exc)))
-                    nodes.append(_Node("bad", tag=tag))
-                else:
-                    nodes.append(_Node("var", tag=tag, expr=expr))
-                i += 1
-                continue
-            word = tag.tokens[0].value if tag.tokens and tag.tokens[0].kind == "name" else ""
-            if word in stop:
-                return nodes, i
-            i += 1
-            try:
-                node = self.parse_block_tag(tag, word)
-            except _TemplateFailure as exc:
-                self.error(tag.start, tag.end, _syntax(tag, str(exc)))
-                if word not in _OPENERS:
-                    nodes.append(_Node("bad", tag=tag))
-                    continue
-                # Still pair it with its end tag, or the end tag would be a second error. The
-                # body of a broken `if` shows once (the likely intent); a broken loop, never.
-                if word == "if":
-                    node = _Node("if", tag=tag, branches=[(tag, _Lit(True), [])])
-                else:
-                    node = _Node("block" if word != "for" else "skip", tag=tag)
-            if node is None:
-                continue
-            if word in _OPENERS:
-                i = self.parse_block_body(node, word, items, i)
-            nodes.append(node)
-        return nodes, i
-
-    def parse_block_tag(self, tag: _Tag, word: str) -> _Node | None:
-        parser = _Parser(tag.tokens)
-        parser.i = 1
-        if word == "if":
-            cond = parser.logic()
-            parser.done()
-            return _Node("if", tag=tag, branches=[(tag, cond, [])])
-        if word == "for":
-            names = [parser.expect_name()]
-            if parser.at_op(","):
-                parser.i += 1
-                names.append(parser.expect_name())
-            if not parser.at_word("in"):
-                raise _TemplateFailure("expected `in` in the for loop")
-            parser.i += 1
-            container = parser.logic()
-            parser.done()
-            return _Node("for", tag=tag, expr=container, names=tuple(names))
-        if word in ("set", "set_global"):
-            name = parser.expect_name()
-            parser.expect_op("=")
-            value = parser.logic()
-            parser.done()
-            return _Node("set", tag=tag, expr=value, names=(name,), is_global=word == "set_global")
-        if word in ("break", "continue", "raw"):
-            parser.done()
-            return _Node(word, tag=tag)
-        if word == "filter":
-            name = parser.expect_name()
-            kwargs = parser.kwargs() if parser.at_op("(") else {}
-            parser.done()
-            return _Node("filter", tag=tag, expr=_Filter(name, kwargs))
-        if word == "block":
-            parser.expect_name()
-            parser.done()
-            return _Node("block", tag=tag)
-        if word in _CLOSER_OF or word in _MIDDLE:
-            self.error(tag.start, tag.end, f"`{{% {word} %}}` without a matching opening tag")
+def _finite(f: float) -> float:
+    if not math.isfinite(f):
+        raise TeraCrash("a float literal this large makes Tera crash (it is not a JSON number)")
+    return f
+
+
+def _math(left: int | float, op: str, right: int | float) -> int | float | None:
+    """tera's eval_as_number for `+ - * / %`: i64, then u64, then f64; None is NaN."""
+    both_i64 = is_i64(left) and is_i64(right)
+    both_u64 = is_u64(left) and is_u64(right)
+    if op == "/":
+        a, b = float(left), float(right)
+        if b == 0.0:
+            return None  # NaN or an infinity: not a JSON number, so Tera renders `NaN`
+        q = a / b
+        if not math.isfinite(q):
             return None
-        if word in ("include", "extends", "import", "macro", "endmacro"):
-            raise _TemplateFailure(
-                f"`{word}` needs other templates, and mirrord renders the config file on its own"
-            )
-        raise _TemplateFailure(
-            f"unknown tag `{word or (tag.tokens[0].value if tag.tokens else '')}`"
+        if q == round(q):
+            return max(I64_MIN, min(I64_MAX, int(q)))  # `res as i64` saturates
+        return q
+    if op == "%":
+        if both_i64 or both_u64:
+            assert isinstance(left, int) and isinstance(right, int)
+            if right == 0:
+                raise TeraFailure("Tried to do a modulo by zero")
+            if both_i64 and left == I64_MIN and right == -1:
+                raise TeraCrash("i64::MIN % -1 overflows: Tera crashes")
+            rem = abs(left) % abs(right)
+            return -rem if left < 0 else rem
+        a, b = float(left), float(right)
+        if b == 0.0:
+            return None
+        return math.fmod(a, b)
+    if both_i64 or both_u64:
+        assert isinstance(left, int) and isinstance(right, int)
+        result = left + right if op == "+" else left - right if op == "-" else left * right
+        lo, hi, kind = (I64_MIN, I64_MAX, "i64") if both_i64 else (0, U64_MAX, "u64")
+        if not lo <= result <= hi:
+            shown = {"+": "+", "-": "-", "*": "x"}[op]
+            raise TeraFailure(f"{left} {shown} {right} results in an out of bounds {kind}")
+        return result
+    a, b = float(left), float(right)
+    try:
+        f = a + b if op == "+" else a - b if op == "-" else a * b
+    except OverflowError:  # pragma: no cover - floats overflow to inf, not an exception
+        f = float("inf")
+    if not math.isfinite(f):
+        if op == "*":
+            return None
+        raise TeraCrash(
+            f"a float {'sum' if op == '+' else 'difference'} this large makes Tera crash"
         )
+    return f
 
-    def parse_block_body(
-        self, node: _Node, word: str, items: list[_Text | _Tag | _Broken], i: int
-    ) -> int:
-        end_word = _OPENERS[word]
-        if word == "raw":
-            stops: tuple[str, ...] = (end_word,)
-        elif word == "if":
-            stops = ("elif", "else", end_word)
-        elif word == "for":
-            stops = ("else", end_word)
-        else:
-            stops = (end_word,)
-        body, i = self.parse_body(items, i, stops)
-        current = body
-        if word == "if":
-            node.branches[0] = (node.branches[0][0], node.branches[0][1], body)
-        else:
-            node.body = body
-        while i < len(items):
-            tag = items[i]
-            assert isinstance(tag, _Tag)
-            w = tag.tokens[0].value
+
+def _pull_out_square_bracket(s: str) -> list[str]:
+    """tera's pull_out_square_bracket: the variable names used as indexes."""
+    results: list[str] = []
+    i = 0
+    n = len(s)
+    while i < n:
+        if s[i] != "[":
             i += 1
-            if w == end_word:
-                _check_bare(self, tag)
-                node.end_tag = tag
-                return i
-            if w == "elif" and node.else_body is None:
-                try:
-                    parser = _Parser(tag.tokens)
-                    parser.i = 1
-                    cond = parser.logic()
-                    parser.done()
-                except _TemplateFailure as exc:
-                    self.error(tag.start, tag.end, _syntax(tag, str(exc)))
-                    cond = _Lit(False)
-                current, i = self.parse_body(items, i, stops)
-                node.branches.append((tag, cond, current))
-                continue
-            if w == "else" and node.else_body is None:
-                _check_bare(self, tag)
-                current, i = self.parse_body(items, i, (end_word,))
-                node.else_body = current
-                node.end_tag = tag  # refined when the end tag shows up
-                continue
-            self.error(tag.start, tag.end, f"unexpected `{w}` after `else`")
-            current, i = self.parse_body(items, i, stops)
-            if node.else_body is not None:
-                node.else_body.extend(current)
-        opener = node.tag
-        assert opener is not None
-        self.error(
-            opener.start,
-            opener.end,
-            f"`{{% {word} %}}` is never closed: expected `{{% {end_word} %}}`",
-        )
-        return i
-
-    # -- rendering
-
-    def render_body(self, nodes: list[_Node]) -> None:
-        for node in nodes:
-            self.render_node(node)
-
-    def render_node(self, node: _Node) -> None:
-        kind = node.kind
-        if kind == "text":
-            assert node.text is not None
-            start, end = self.trims.get(id(node.text), (node.text.start, node.text.end))
-            self.emit(self.src[start:end], start, end, _LITERAL)
-            return
-        if kind == "broken":
-            start, end = node.span
-            self.emit(self.src[start:end], start, end, _BROKEN)
-            return
-        tag = node.tag
-        assert tag is not None
-        if kind == "bad":
-            self.emit("", tag.start, tag.end, _OUTPUT)
-            return
-        if kind == "var":
-            try:
-                text = _fmt(self.eval(node.expr))
-            except _TemplateFailure as exc:
-                self.error(tag.start, tag.end, str(exc))
-                text = ""
-            except _Unsupported:
-                text = ""
-            self.emit(text, tag.start, tag.end, _OUTPUT)
-            return
-        if kind == "if":
-            for branch_tag, cond, body in node.branches:
-                try:
-                    ok = self.eval_bool(cond)
-                except _TemplateFailure as exc:
-                    self.error(branch_tag.start, branch_tag.end, str(exc))
-                    ok = False
-                except _Unsupported:
-                    ok = False
-                if ok:
-                    self.render_body(body)
-                    return
-            if node.else_body is not None:
-                self.render_body(node.else_body)
-            return
-        if kind == "for":
-            self.render_for(node)
-            return
-        if kind == "set":
-            try:
-                value = self.eval(node.expr)
-            except (_TemplateFailure, _Unsupported) as exc:
-                if isinstance(exc, _TemplateFailure):
-                    self.error(tag.start, tag.end, str(exc))
-                value = None
-            scope = self.scopes[0] if node.is_global else self.scopes[-1]
-            scope[node.names[0]] = value
-            return
-        if kind == "break":
-            raise _Break
-        if kind == "continue":
-            raise _Continue
-        if kind in ("raw", "block"):
-            self.render_body(node.body)
-            return
-        if kind == "filter":
-            self.render_filter_section(node)
-            return
-        # comments render nothing
-
-    def render_for(self, node: _Node) -> None:
-        tag = node.tag
-        assert tag is not None
-        try:
-            container = self.eval(node.expr)
-        except _TemplateFailure as exc:
-            self.error(tag.start, tag.end, str(exc))
-            return
-        except _Unsupported:
-            return
-        pairs: list[tuple[Any, Any]]
-        if isinstance(container, dict):
-            if len(node.names) != 2:
-                self.error(
-                    tag.start,
-                    tag.end,
-                    "Tried to iterate using key value on an "
-                    "object/map but the loop is missing a key",
-                )
-                return
-            pairs = [(k, container[k]) for k in sorted(container)]
-        elif isinstance(container, list | str):
-            if len(node.names) == 2:
-                self.error(
-                    tag.start,
-                    tag.end,
-                    "Tried to iterate using key value on a value that isn't an object/map",
-                )
-                return
-            pairs = [(None, v) for v in container]
-        else:
-            self.error(
-                tag.start,
-                tag.end,
-                f"Tried to iterate on a container that has an unsupported type: {_show(container)}",
-            )
-            return
-        if not pairs:
-            if node.else_body is not None:
-                self.render_body(node.else_body)
-            return
-        for index, (key, value) in enumerate(pairs):
-            self.rounds += 1
-            if self.rounds > _MAX_LOOP_ROUNDS:
-                self.error(
-                    tag.start,
-                    tag.end,
-                    "the loop runs too many times for mirrord-ls to preview the result",
-                )
-                return
-            scope: dict[str, Any] = {
-                "loop": {
-                    "index": index + 1,
-                    "index0": index,
-                    "first": index == 0,
-                    "last": index == len(pairs) - 1,
-                },
-                node.names[-1]: value,
-            }
-            if len(node.names) == 2:
-                scope[node.names[0]] = key
-            self.scopes.append(scope)
-            try:
-                self.render_body(node.body)
-            except _Continue:
-                pass
-            except _Break:
-                break
-            finally:
-                self.scopes.pop()
-
-    def render_filter_section(self, node: _Node) -> None:
-        tag = node.tag
-        assert tag is not None
-        end = node.end_tag.end if node.end_tag is not None else tag.end
-        # Render the body on the side: its output becomes one filtered value for the section.
-        saved = (self.parts, self.pieces, self.templated, self.pos)
-        self.parts, self.pieces, self.templated, self.pos = [], [], [], 0
-        try:
-            self.render_body(node.body)
-            body = "".join(self.parts)
-        finally:
-            self.parts, self.pieces, self.templated, self.pos = saved
-        flt: _Filter = node.expr
-        try:
-            text = body if flt.name == "safe" else _fmt(self.apply_filter(body, flt))
-        except _TemplateFailure as exc:
-            self.error(tag.start, tag.end, str(exc))
-            text = ""
-        except _Unsupported:
-            text = ""
-        self.emit(text, tag.start, end, _OUTPUT)
-
-    # -- evaluation
-
-    def lookup(self, var: _Var) -> Any:
-        head = var.path[0]
-        for scope in reversed(self.scopes):
-            if head in scope:
-                value = scope[head]
-                break
-        else:
-            raise _Undefined(_undefined_message(var.name, self.scopes[0]))
-        for seg in var.path[1:]:
-            if isinstance(seg, _Var):
-                seg = self.lookup(seg)
-                if not isinstance(seg, str | int) or isinstance(seg, bool):
-                    raise _TemplateFailure(
-                        f"Only variables evaluating to String or Number can be used as index "
-                        f"(`{var.name}`)"
-                    )
-            if isinstance(value, dict) and str(seg) in value:
-                value = value[str(seg)]
-            elif isinstance(value, list) and isinstance(seg, int) and 0 <= seg < len(value):
-                value = value[seg]
-            elif (
-                isinstance(value, list)
-                and isinstance(seg, str)
-                and seg.isdigit()
-                and int(seg) < len(value)
-            ):
-                value = value[int(seg)]
-            else:
-                raise _Undefined(f"Variable `{var.name}` not found in context")
-        return value
-
-    def eval(self, expr: Any) -> Any:
-        if isinstance(expr, _Lit):
-            return expr.value
-        if isinstance(expr, _Var):
-            return self.lookup(expr)
-        if isinstance(expr, _Filtered):
-            return self.eval_filtered(expr)
-        if isinstance(expr, _Call):
-            return self.call(expr)
-        if isinstance(expr, _Array):
-            return [self.eval(item) for item in expr.items]
-        if isinstance(expr, _Concat):
-            out = []
-            for part in expr.parts:
-                value = self.eval(part)
-                if isinstance(value, str):
-                    out.append(value)
-                elif _is_number(value):
-                    out.append(_fmt(value))
-                else:
-                    raise _TemplateFailure(
-                        f"Tried to concat a value that is not a string or a number: {_show(value)}"
-                    )
-            return "".join(out)
-        if isinstance(expr, _Bin) and expr.op in "+-*/%":
-            return self.math(expr)
-        if isinstance(expr, _Bin | _Not | _In | _Test):
-            return self.eval_bool(expr)
-        raise _TemplateFailure("unsupported expression")
-
-    def eval_filtered(self, expr: _Filtered) -> Any:
-        filters = expr.filters
-        has_default = filters[0].name == "default"
-        # Tera's `default` only looks at a plain variable it directly follows: an undefined or
-        # null variable takes the default; on anything else (get_env(...) included) it is inert.
-        if isinstance(expr.base, _Var) and has_default:
-            try:
-                value = self.lookup(expr.base)
-            except _Undefined:
-                value = None
-            if value is None:
-                if "value" not in filters[0].kwargs:
-                    raise _TemplateFailure("The `default` filter requires a `value` argument.")
-                value = self.eval(filters[0].kwargs["value"])
-        else:
-            try:
-                value = self.eval(expr.base)
-            except _EnvMissing as exc:
-                if has_default:
-                    raise _TemplateFailure(
-                        f'environment variable "{exc.name}" is not set, and `| default` does '
-                        f"not apply to a function call in Tera: write "
-                        f'get_env(name="{exc.name}", default="...") instead'
-                    ) from None
-                raise
-        for flt in filters:
-            if flt.name in ("default", "safe"):
-                continue
-            value = self.apply_filter(value, flt)
-        return value
-
-    def number(self, expr: Any) -> int | float:
-        value = self.eval(expr)
-        if _is_number(value):
-            return value
-        if isinstance(expr, _Var):
-            raise _TemplateFailure(
-                f"Variable `{expr.name}` was used in a math operation but is not a number"
-            )
-        if isinstance(expr, _Call):
-            raise _TemplateFailure(
-                f"Function `{expr.name}` was used in a math operation but is not returning a number"
-            )
-        if isinstance(value, str):
-            raise _TemplateFailure(f"Tried to do math with a string: `{value}`")
-        if isinstance(value, bool):
-            raise _TemplateFailure(f"Tried to do math with a boolean: `{_fmt(value)}`")
-        raise _TemplateFailure(
-            f"Tried to do math with an expression not resulting in a number: {_show(value)}"
-        )
-
-    def math(self, expr: _Bin) -> Any:
-        left = self.number(expr.left)
-        right = self.number(expr.right)
-        op = expr.op
-        both_int = isinstance(left, int) and isinstance(right, int)
-        if op == "+":
-            result: Any = left + right
-        elif op == "-":
-            result = left - right
-        elif op == "*":
-            result = left * right
-        elif op == "/":
-            if right == 0:
-                if left == 0:
-                    return "NaN"
-                return math.copysign(math.inf, left)
-            quotient = left / right
-            return int(quotient) if quotient == int(quotient) else quotient
-        else:
-            if right == 0 and both_int:
-                raise _TemplateFailure("Tried to do a modulo by zero")
-            if right == 0:
-                return "NaN"
-            result = math.fmod(left, right) if not both_int else int(math.fmod(left, right))
-        if both_int and not -(2**63) <= result < 2**63:
-            raise _TemplateFailure(f"{left} {op} {right} results in an out of bounds i64")
-        return result if both_int else float(result)
-
-    def eval_bool(self, expr: Any) -> bool:
-        if isinstance(expr, _Bin):
-            if expr.op == "or":
-                return self.eval_bool(expr.left) or self.eval_bool(expr.right)
-            if expr.op == "and":
-                return self.eval_bool(expr.left) and self.eval_bool(expr.right)
-            if expr.op in ("<", ">", "<=", ">="):
-                left, right = self.number(expr.left), self.number(expr.right)
-                return bool(
-                    {
-                        "<": left < right,
-                        ">": left > right,
-                        "<=": left <= right,
-                        ">=": left >= right,
-                    }[expr.op]
-                )
-            if expr.op in ("==", "!="):
-                a, b = self.eval(expr.left), self.eval(expr.right)
-                if _is_number(a) or _is_number(b):
-                    same = _is_number(a) and _is_number(b) and float(a) == float(b)
-                    if not (_is_number(a) and _is_number(b)):
-                        return False  # Tera: numbers never equal other types, either way
-                else:
-                    same = _json_eq(a, b)
-                return same if expr.op == "==" else not same
-            return _truthy(self.eval(expr))
-        if isinstance(expr, _Not):
-            inner = expr.expr
-            if isinstance(inner, _Var | _Filtered):
-                # `not undefined_var` is true in Tera rather than an error
-                try:
-                    return not _truthy(self.eval(inner))
-                except _Undefined:
-                    return True
-            return not self.eval_bool(inner)
-        if isinstance(expr, _Var) or (isinstance(expr, _Filtered) and isinstance(expr.base, _Var)):
-            # A bare variable in a condition: undefined (or failing) just means false.
-            try:
-                return _truthy(self.eval(expr))
-            except _TemplateFailure:
-                return False
-        if isinstance(expr, _In):
-            needle, hay = self.eval(expr.left), self.eval(expr.right)
-            if isinstance(hay, list):
-                found = any(_json_eq(needle, x) for x in hay)
-            elif isinstance(hay, str | dict):
-                if not isinstance(needle, str):
-                    raise _TemplateFailure(
-                        f"Tried to check if {_show(needle)} is in a "
-                        f"{'string' if isinstance(hay, str) else 'object'}, but it isn't a "
-                        f"string"
-                    )
-                found = needle in hay
-            else:
-                raise _TemplateFailure(
-                    "The `in` operator only supports strings, arrays and objects."
-                )
-            return found != expr.negated
-        if isinstance(expr, _Test):
-            return self.run_test(expr) != expr.negated
-        if isinstance(expr, _Call):
-            value = self.call(expr)
-            if not isinstance(value, bool):
-                raise _TemplateFailure(
-                    f"Function `{expr.name}` was used in a logic operation but is not returning "
-                    f"a bool"
-                )
-            return value
-        return _truthy(self.eval(expr))
-
-    def run_test(self, test: _Test) -> bool:
-        try:
-            value: Any = self.lookup(test.subject)
-            defined = True
-        except _Undefined:
-            value, defined = None, False
-        args = [self.eval(a) for a in test.args]
-        name = test.name
-        if name in ("defined", "undefined"):
-            return defined == (name == "defined")
-        if name not in _TESTS:
-            raise _TemplateFailure(f"Test '{name}' not found")
-        if not defined:
-            raise _TemplateFailure(
-                f"Tester `{name}` was called on an undefined variable `{test.subject.name}`"
-            )
-        return _TESTS[name](value, args)
-
-    def call(self, expr: _Call) -> Any:
-        kwargs = {}
-        for key, arg in expr.kwargs.items():
-            try:
-                kwargs[key] = self.eval(arg)
-            except _Undefined as exc:
-                raise _TemplateFailure(f"Function call '{expr.name}' failed: {exc}") from None
-        name = expr.name
-        if name == "get_env":
-            if "name" not in kwargs:
-                raise _TemplateFailure("Function `get_env` didn't receive a `name` argument")
-            var = kwargs["name"]
-            if not isinstance(var, str):
-                raise _TemplateFailure(
-                    f"Function `get_env` received name={_show(var)} but `name` can only be a string"
-                )
-            if var in self.env:
-                return self.env[var]
-            if "default" in kwargs:
-                return kwargs["default"]
-            raise _EnvMissing(var)
-        if name == "range":
-            return _range(kwargs)
-        if name == "throw":
-            message = kwargs.get("message")
-            if not isinstance(message, str):
-                raise _TemplateFailure("Function `throw` was called without a `message` argument")
-            raise _TemplateFailure(message)
-        if name == "now":
-            utc = bool(kwargs.get("utc", False))
-            now = datetime.datetime.now(datetime.UTC if utc else None)
-            if kwargs.get("timestamp"):
-                return int(now.timestamp())
-            return (now if utc else now.astimezone()).isoformat()
-        if name == "get_random":
-            start, end = kwargs.get("start", 0), kwargs.get("end")
-            if not (isinstance(start, int) and isinstance(end, int)) or start >= end:
-                raise _TemplateFailure(
-                    "Function `get_random` needs integers `start` (default 0) and `end`, "
-                    "with start below end"
-                )
-            return random.randrange(start, end)
-        raise _TemplateFailure(
-            f"Function '{name}' not found (mirrord config templates have get_env, range, now, "
-            f"get_random and throw)"
-        )
-
-    def apply_filter(self, value: Any, flt: _Filter) -> Any:
-        kwargs = {k: self.eval(v) for k, v in flt.kwargs.items()}
-        impl = _FILTERS.get(flt.name)
-        if impl is None:
-            if flt.name in _KNOWN_UNEVALUATED_FILTERS:
-                raise _Unsupported(flt.name)
-            raise _TemplateFailure(f"Filter '{flt.name}' not found")
-        return impl(value, kwargs)
-
-
-def _check_bare(renderer: _Renderer, tag: _Tag) -> None:
-    if len(tag.tokens) > 1 and tag.tokens[0].value != "endblock":
-        renderer.error(tag.start, tag.end, f"`{tag.tokens[0].value}` takes nothing after it")
-
-
-def _syntax(tag: _Tag, detail: str) -> str:
-    kind = {"var": "`{{ }}` expression", "block": "`{% %}` tag", "comment": "comment"}[tag.kind]
-    return f"Failed to parse the {kind}: {detail}"
-
-
-def _undefined_message(name: str, context: Mapping[str, Any]) -> str:
-    known = ", ".join(f"`{k}`" for k in sorted(context)) or "nothing"
-    hint = f" (mirrord's template context has {known}"
-    if name.split(".")[0].split("[")[0] == "git_branch":
-        hint += "; `git_branch` is missing when the branch can't be determined"
-    return f"Variable `{name}` not found in context{hint})"
-
-
-def _trims(source: str, items: list[_Text | _Tag | _Broken]) -> dict[int, tuple[int, int]]:
-    """Where whitespace control (`{{-`, `-%}`, ...) trims each text run: id(text) -> span.
-
-    Tera trims a text node next to a tag carrying `-` on that side; text nodes are maximal, so
-    looking at the neighbours in source order gives the same answer.
-    """
-    trims: dict[int, tuple[int, int]] = {}
-    for idx, item in enumerate(items):
-        if not isinstance(item, _Text):
             continue
-        start, end = item.start, item.end
-        before = items[idx - 1] if idx > 0 else None
-        after = items[idx + 1] if idx + 1 < len(items) else None
-        if isinstance(before, _Tag) and before.ws_right:
-            start = end - len(source[start:end].lstrip(_RUST_WS))
-        if isinstance(after, _Tag) and after.ws_left:
-            end = start + len(source[start:end].rstrip(_RUST_WS))
-        if (start, end) != (item.start, item.end):
-            trims[id(item)] = (start, end)
-    return trims
-
-
-# --------------------------------------------------------------------------------------------
-# Built-in filters, tests and functions (Tera 1.20 semantics)
-
-
-def _want_str(name: str, value: Any, arg: str = "value") -> str:
-    if not isinstance(value, str):
-        if arg == "value":
-            raise _TemplateFailure(
-                f"Filter `{name}` was called on an incorrect value: got `{_show(value)}` but "
-                f"expected a String"
-            )
-        raise _TemplateFailure(
-            f"Filter `{name}` received an incorrect type for arg `{arg}`: got `{_show(value)}` "
-            f"but expected a String"
-        )
-    return value
-
-
-def _want_list(name: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise _TemplateFailure(
-            f"Filter `{name}` was called on an incorrect value: got `{_show(value)}` but "
-            f"expected a Vec<Value>"
-        )
-    return value
-
-
-def _arg(name: str, kwargs: Mapping[str, Any], arg: str) -> Any:
-    if arg not in kwargs:
-        raise _TemplateFailure(f"Filter `{name}` expected an arg called `{arg}`")
-    return kwargs[arg]
-
-
-def _pat(name: str, kwargs: Mapping[str, Any]) -> str:
-    # Tera unescapes \n and \t in patterns read from files
-    return (
-        _want_str(name, _arg(name, kwargs, "pat"), "pat").replace("\\n", "\n").replace("\\t", "\t")
-    )
-
-
-def _f_trim_start_matches(v: Any, kw: Mapping[str, Any]) -> Any:
-    s, p = _want_str("trim_start_matches", v), _pat("trim_start_matches", kw)
-    while p and s.startswith(p):
-        s = s[len(p) :]
-    return s
-
-
-def _f_trim_end_matches(v: Any, kw: Mapping[str, Any]) -> Any:
-    s, p = _want_str("trim_end_matches", v), _pat("trim_end_matches", kw)
-    while p and s.endswith(p):
-        s = s[: -len(p)]
-    return s
-
-
-def _f_truncate(v: Any, kw: Mapping[str, Any]) -> Any:
-    s = _want_str("truncate", v)
-    length = kw.get("length", 255)
-    end = kw.get("end", "…")
-    if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-        raise _TemplateFailure(
-            f"Filter `truncate` received an incorrect type for arg `length`: "
-            f"got `{_show(length)}` but expected a usize"
-        )
-    # Tera counts grapheme clusters; code points agree for the text configs hold
-    return s if length >= len(s) else s[:length] + _want_str("truncate", end, "end")
-
-
-def _f_replace(v: Any, kw: Mapping[str, Any]) -> Any:
-    s = _want_str("replace", v)
-    old = _want_str("replace", _arg("replace", kw, "from"), "from")
-    new = _want_str("replace", _arg("replace", kw, "to"), "to")
-    if old == "":
-        # Rust's str::replace with an empty pattern inserts between every char, like Python
-        return s.replace(old, new)
-    return s.replace(old, new)
-
-
-def _f_capitalize(v: Any, kw: Mapping[str, Any]) -> Any:
-    s = _want_str("capitalize", v)
-    return s[:1].upper() + s[1:].lower()
-
-
-_WORD_RE: Final = re.compile(r"\b(\w)(\w*)")
-
-
-def _f_title(v: Any, kw: Mapping[str, Any]) -> Any:
-    s = _want_str("title", v)
-    return _WORD_RE.sub(lambda m: m.group(1).upper() + m.group(2).lower(), s)
-
-
-def _f_split(v: Any, kw: Mapping[str, Any]) -> Any:
-    s, p = _want_str("split", v), _pat("split", kw)
-    if p == "":
-        return ["", *list(s), ""]  # Rust's split("") yields empty ends around every char
-    return s.split(p)
-
-
-def _f_int(v: Any, kw: Mapping[str, Any]) -> Any:
-    default = kw.get("default", 0)
-    base = kw.get("base", 10)
-    if isinstance(v, str):
-        s = v.strip(_RUST_WS)
-        prefix = {2: "0b", 8: "0o", 16: "0x"}.get(base)
-        if prefix and s.startswith(prefix):
-            s = s[2:]
-        try:
-            if not re.fullmatch(r"[+-]?[0-9A-Za-z]+", s):
-                raise ValueError(s)
-            return int(s, base)
-        except (ValueError, TypeError):
-            if "." in s:
-                try:
-                    return int(float(s))
-                except ValueError:
-                    return default
-            return default
-    if _is_number(v):
-        return int(v)
-    raise _TemplateFailure("Filter `int` received an unexpected type")
-
-
-def _f_float(v: Any, kw: Mapping[str, Any]) -> Any:
-    default = kw.get("default", 0.0)
-    if isinstance(v, str):
-        try:
-            return float(v.strip(_RUST_WS))
-        except ValueError:
-            return default
-    if _is_number(v):
-        return float(v)
-    raise _TemplateFailure("Filter `float` received an unexpected type")
-
-
-def _f_join(v: Any, kw: Mapping[str, Any]) -> Any:
-    sep = _want_str("join", kw.get("sep", ""), "sep")
-    return sep.join(_fmt(x) for x in _want_list("join", v))
-
-
-def _f_length(v: Any, kw: Mapping[str, Any]) -> Any:
-    if isinstance(v, list | dict | str):
-        return len(v)
-    raise _TemplateFailure(
-        f"Filter `length` was used on a value that isn't an array, an object, or a string: "
-        f"{_show(v)}"
-    )
-
-
-def _f_reverse(v: Any, kw: Mapping[str, Any]) -> Any:
-    if isinstance(v, list | str):
-        return v[::-1]
-    raise _TemplateFailure(
-        f"Filter `reverse` received an incorrect type for arg `value`: got "
-        f"`{_show(v)}` but expected Array|String"
-    )
-
-
-def _f_first(v: Any, kw: Mapping[str, Any]) -> Any:
-    items = _want_list("first", v)
-    return items[0] if items else None
-
-
-def _f_last(v: Any, kw: Mapping[str, Any]) -> Any:
-    items = _want_list("last", v)
-    return items[-1] if items else None
-
-
-def _f_nth(v: Any, kw: Mapping[str, Any]) -> Any:
-    items = _want_list("nth", v)
-    n = _arg("nth", kw, "n")
-    return items[n] if isinstance(n, int) and 0 <= n < len(items) else None
-
-
-def _f_as_str(v: Any, kw: Mapping[str, Any]) -> Any:
-    return _fmt(v)
-
-
-def _f_json_encode(v: Any, kw: Mapping[str, Any]) -> Any:
-    if kw.get("pretty"):
-        return json.dumps(v, ensure_ascii=False, indent=2)
-    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
-
-
-def _f_get(v: Any, kw: Mapping[str, Any]) -> Any:
-    if not isinstance(v, dict):
-        raise _TemplateFailure(
-            f"Filter `get` was called on an incorrect value: got "
-            f"`{_show(v)}` but expected a Map<String, Value>"
-        )
-    key = _want_str("get", _arg("get", kw, "key"), "key")
-    if key in v:
-        return v[key]
-    if "default" in kw:
-        return kw["default"]
-    raise _TemplateFailure(f"Filter `get` tried to get key `{key}` but it wasn't found")
-
-
-def _f_abs(v: Any, kw: Mapping[str, Any]) -> Any:
-    if not _is_number(v):
-        raise _TemplateFailure(f"Filter `abs` was used on a value that isn't a number: {_show(v)}")
-    return abs(v)
-
-
-def _f_round(v: Any, kw: Mapping[str, Any]) -> Any:
-    if not _is_number(v):
-        raise _TemplateFailure(
-            f"Filter `round` was called on an incorrect value: got `{_show(v)}` but expected a f64"
-        )
-    method = kw.get("method", "common")
-    precision = kw.get("precision", 0)
-    factor = 10 ** int(precision)
-    x = float(v) * factor
-    if method == "ceil":
-        r = math.ceil(x)
-    elif method == "floor":
-        r = math.floor(x)
-    elif method == "common":
-        r = math.floor(abs(x) + 0.5) * (1 if x >= 0 else -1)
-    else:
-        raise _TemplateFailure(
-            f"Filter `round` received an incorrect value for arg `method`: "
-            f"got `{_show(method)}`, only common, ceil and floor are allowed"
-        )
-    return float(r) / factor
-
-
-def _f_escape(v: Any, kw: Mapping[str, Any]) -> Any:
-    s = _want_str("escape_html", v)
-    table = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "/": "&#x2F;"}
-    return "".join(table.get(c, c) for c in s)
-
-
-def _f_addslashes(v: Any, kw: Mapping[str, Any]) -> Any:
-    s = _want_str("addslashes", v)
-    return s.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'")
-
-
-def _f_slugify(v: Any, kw: Mapping[str, Any]) -> Any:
-    s = _want_str("slugify", v).lower()
-    return re.sub(r"[^a-z0-9]+", "-", s).strip("-")
-
-
-def _f_concat(v: Any, kw: Mapping[str, Any]) -> Any:
-    items = list(_want_list("concat", v))
-    extra = _arg("concat", kw, "with")
-    return items + extra if isinstance(extra, list) else [*items, extra]
-
-
-def _f_unique(v: Any, kw: Mapping[str, Any]) -> Any:
-    out: list[Any] = []
-    for x in _want_list("unique", v):
-        if not any(_json_eq(x, y) for y in out):
-            out.append(x)
-    return out
-
-
-def _f_sort(v: Any, kw: Mapping[str, Any]) -> Any:
-    items = _want_list("sort", v)
-    try:
-        return sorted(items)
-    except TypeError:
-        raise _TemplateFailure("Filter `sort` received values of mixed types") from None
-
-
-def _str_filter(name: str, fn: Callable[[str], Any]) -> Callable[[Any, Mapping[str, Any]], Any]:
-    return lambda v, kw: fn(_want_str(name, v))
-
-
-_FILTERS: Final[dict[str, Callable[[Any, Mapping[str, Any]], Any]]] = {
-    "upper": _str_filter("upper", str.upper),
-    "lower": _str_filter("lower", str.lower),
-    "trim": _str_filter("trim", lambda s: s.strip(_RUST_WS)),
-    "trim_start": _str_filter("trim_start", lambda s: s.lstrip(_RUST_WS)),
-    "trim_end": _str_filter("trim_end", lambda s: s.rstrip(_RUST_WS)),
-    "trim_start_matches": _f_trim_start_matches,
-    "trim_end_matches": _f_trim_end_matches,
-    "truncate": _f_truncate,
-    "wordcount": _str_filter("wordcount", lambda s: len(s.split())),
-    "replace": _f_replace,
-    "capitalize": _f_capitalize,
-    "title": _f_title,
-    "urlencode": _str_filter("urlencode", lambda s: urllib.parse.quote(s, safe="/-_.~!*'()")),
-    "urlencode_strict": _str_filter("urlencode_strict", lambda s: urllib.parse.quote(s, safe="")),
-    "addslashes": _f_addslashes,
-    "slugify": _f_slugify,
-    "split": _f_split,
-    "int": _f_int,
-    "float": _f_float,
-    "first": _f_first,
-    "last": _f_last,
-    "nth": _f_nth,
-    "join": _f_join,
-    "sort": _f_sort,
-    "unique": _f_unique,
-    "concat": _f_concat,
-    "abs": _f_abs,
-    "round": _f_round,
-    "length": _f_length,
-    "reverse": _f_reverse,
-    "json_encode": _f_json_encode,
-    "as_str": _f_as_str,
-    "get": _f_get,
-    "escape": _f_escape,
-    "escape_xml": _f_escape,
-}
-
-# Real Tera 1.20 built-ins left unevaluated here: the tag renders empty, without an error,
-# because reporting a working config as broken is worse than an imprecise preview.
-_KNOWN_UNEVALUATED_FILTERS: Final = frozenset(
-    {
-        "indent",
-        "linebreaksbr",
-        "striptags",
-        "spaceless",
-        "slice",
-        "group_by",
-        "filter",
-        "map",
-        "pluralize",
-        "filesizeformat",
-        "date",
-    }
-)
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _t_divisible(value: Any, args: list[Any]) -> bool:
-    if not (_is_int(value) and args and _is_int(args[0]) and args[0] != 0):
-        raise _TemplateFailure("Tester `divisibleby` needs an integer and a non-zero integer")
-    return bool(value % args[0] == 0)
-
-
-def _t_str_arg(name: str, value: Any, args: list[Any]) -> tuple[str, str]:
-    if not isinstance(value, str) or not args or not isinstance(args[0], str):
-        raise _TemplateFailure(f"Tester `{name}` needs a string and one string argument")
-    return value, args[0]
-
-
-def _t_containing(value: Any, args: list[Any]) -> bool:
-    if not args:
-        raise _TemplateFailure("Tester `containing` needs one argument")
-    if isinstance(value, str):
-        return isinstance(args[0], str) and args[0] in value
-    if isinstance(value, list):
-        return any(_json_eq(args[0], x) for x in value)
-    if isinstance(value, dict):
-        return isinstance(args[0], str) and args[0] in value
-    raise _TemplateFailure("Tester `containing` can only be used on string, array or map")
-
-
-def _t_matching(value: Any, args: list[Any]) -> bool:
-    s, pattern = _t_str_arg("matching", value, args)
-    try:
-        return re.search(pattern, s) is not None
-    except re.error as exc:
-        raise _TemplateFailure(f"Tester `matching`: invalid regex: {exc}") from None
-
-
-_TESTS: Final[dict[str, Callable[[Any, list[Any]], bool]]] = {
-    "odd": lambda v, a: _is_int(v) and v % 2 == 1,
-    "even": lambda v, a: _is_int(v) and v % 2 == 0,
-    "string": lambda v, a: isinstance(v, str),
-    "number": lambda v, a: _is_number(v),
-    "iterable": lambda v, a: isinstance(v, list | dict),
-    "object": lambda v, a: isinstance(v, dict),
-    "divisibleby": _t_divisible,
-    "starting_with": lambda v, a: str.startswith(*_t_str_arg("starting_with", v, a)),
-    "ending_with": lambda v, a: str.endswith(*_t_str_arg("ending_with", v, a)),
-    "containing": _t_containing,
-    "matching": _t_matching,
-}
-
-
-def _range(kwargs: Mapping[str, Any]) -> list[int]:
-    end = kwargs.get("end")
-    start = kwargs.get("start", 0)
-    step = kwargs.get("step_by", 1)
-    if end is None:
-        raise _TemplateFailure("Function `range` was called without a `end` argument")
-    if not all(_is_int(x) for x in (start, end, step)) or step <= 0:
-        raise _TemplateFailure(
-            "Function `range` needs integer `start`, `end` and a positive `step_by`"
-        )
-    if start > end:
-        raise _TemplateFailure(
-            "Function `range` was called with a `start` argument greater than the `end` one"
-        )
-    if (end - start) // step > _MAX_LOOP_ROUNDS:
-        raise _TemplateFailure("the range is too long for mirrord-ls to preview the result")
-    return list(range(start, end, step))
+        i += 1
+        if i >= n:
+            break
+        c = s[i]
+        i += 1
+        if c in "\"'":
+            continue
+        inside = [c]
+        count = 1
+        while i < n:
+            ch = s[i]
+            i += 1
+            if ch == "]":
+                count -= 1
+            elif ch == "[":
+                count += 1
+            if count == 0:
+                sub = "".join(inside)
+                if not (sub.isascii() and sub.isdigit()):
+                    results.append(sub)
+                break
+            inside.append(ch)
+    return results
