@@ -90,7 +90,8 @@ def check(oracle: TeraOracle, template: str) -> None:
         "{{ -0.0 | round }}|{{ -0.0 | abs }}|{{ [-0.0] }}",
         # float formatting: Rust's Display in the output, ryu in JSON
         "{{ 0.1 + 0.2 }}|{{ 1.0 }}|{{ 100000000000000000000.0 }}|{{ 0.000001 }}|{{ 2.5 * 2 }}",
-        "{{ 100000000000000000000.0 | json_encode }}|{{ 0.000001 | json_encode }}|{{ 1.0 | json_encode }}",
+        "{{ 100000000000000000000.0 | json_encode }}|{{ 0.000001 | json_encode }}"
+        "|{{ 1.0 | json_encode }}",
         "{{ 1234567.125 | json_encode }}|{{ [1.5, 2] | json_encode }}|{{ 1e3 }}",
         "{{ 'a' ~ 1.0 ~ 2 }}|{{ 'a' ~ f }}|{{ 2.5 | round }}|{{ -2.5 | round }}",
         "{{ 3.14159 | round(precision=2) }}|{{ 3.14159 | round(method='floor', precision=3) }}",
@@ -133,7 +134,8 @@ def check(oracle: TeraOracle, template: str) -> None:
         "{{ n | filesizeformat(binary=true) }};{% endfor %}",
         "{{ 0 | date }}|{{ 1700000000 | date(format='%Y-%m-%d %H:%M:%S %a %b %j') }}",
         "{{ '2019-09-19T13:18:48.731+02:00' | date(format='%d.%m.%Y %H:%M %z') }}",
-        "{{ '2019-09-19' | date(format='%A %B %e') }}|{{ 1700000000 | date(timezone='Europe/Paris', format='%H:%M %Z') }}",
+        "{{ '2019-09-19' | date(format='%A %B %e') }}"
+        "|{{ 1700000000 | date(timezone='Europe/Paris', format='%H:%M %Z') }}",
         "{{ 'a' | date }}",
         "{{ '<p>a <b>b</b></p><!-- c -->' | striptags }}|{{ '<a>  <b>' | spaceless }}",
         "{{ 'a\nb\r\nc' | linebreaksbr }}",
@@ -145,7 +147,8 @@ def check(oracle: TeraOracle, template: str) -> None:
         "{{ get_random(start=5, end=5) }}",
         "{{ 'Hello World' | truncate(length=5) }}|{{ 'ab' | wordcount }}|{{ s | title }}",
         "{{ 'a b/c?d' | urlencode }}|{{ 'a b/c' | urlencode_strict }}|{{ 'Hé Wörld!' | slugify }}",
-        "{{ ' 0x1F ' | int(base=16) }}|{{ '1.9' | int }}|{{ 'x' | int(default=3) }}|{{ 'inf' | float }}",
+        "{{ ' 0x1F ' | int(base=16) }}|{{ '1.9' | int }}|{{ 'x' | int(default=3) }}"
+        "|{{ 'inf' | float }}",
         "{{ words | unique }}|{{ arr | sort }}|{{ words | sort | reverse }}|{{ arr | first }}",
         "{{ [] | first }}|{{ arr | nth(n=9) }}|{{ arr | concat(with=4) }}|{{ obj | get(key='x') }}",
         "{% if s is matching('^H.*d$') %}m{% endif %}{% if num is odd %}o{% endif %}",
@@ -322,9 +325,9 @@ def _statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False) -> str:
     for _ in range(draw(st.integers(0, 4))):
         kinds = ["text", "var", "var", "set", "comment"]
         if depth < 2:
-            kinds += ["if", "for", "filter", "raw"]
+            kinds.extend(["if", "for", "filter", "raw"])
         if in_loop:
-            kinds += ["break"]
+            kinds.append("break")
         kind = draw(st.sampled_from(kinds))
         d = lambda: draw(_DASH)  # noqa: E731 - a fresh dash for each side
         if kind == "text":
