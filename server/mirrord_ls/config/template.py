@@ -43,7 +43,7 @@ from typing import Any, Final
 from mirrord_ls.config import tera_ast as ast
 from mirrord_ls.config.tera_dates import now_value
 from mirrord_ls.config.tera_filters import FILTERS, TESTS
-from mirrord_ls.config.tera_syntax import parse_template
+from mirrord_ls.config.tera_syntax import TooManyTags, parse_template
 from mirrord_ls.config.tera_values import (
     I64_MAX,
     I64_MIN,
@@ -228,25 +228,26 @@ def mirrord_variables(env: Mapping[str, str], git_branch: str | None = None) -> 
     return variables
 
 
-def _variable_dependence(variables: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+def _variable_dependence(variables: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, int]:
     """Which context variables come from the environment or chance (see mirrord_variables)."""
-    deps: dict[str, Dependence] = {}
+    deps: dict[str, int] = {}
     key = variables.get("key")
     if key is not None and key == env.get("MIRRORD_KEY"):
-        deps["key"] = Dependence.ENV
+        deps["key"] = Dependence.ENV.value
     elif key == _KEY_PLACEHOLDER:
-        deps["key"] = Dependence.RANDOM
+        deps["key"] = Dependence.RANDOM.value
     branch = variables.get("git_branch")
     if branch is not None and branch == env.get("MIRRORD_BRANCH_NAME"):
-        deps["git_branch"] = Dependence.ENV
+        deps["git_branch"] = Dependence.ENV.value
     return deps
 
 
 # Bounds: a config file renders in well under a thousand steps; these stop hostile templates
 # (loops of millions, a string doubled forty times) long before they hurt the editor.
-MAX_STEPS: Final = 200_000
+MAX_STEPS: Final = 100_000
 MAX_OUTPUT_CHARS: Final = 2_000_000
-MAX_VALUE_SIZE: Final = 1_000_000  # characters of a string, or items (nested, counted)
+MAX_VALUE_SIZE: Final = 1_000_000  # characters of a value, its strings and items counted
+MAX_ITEMS: Final = 100_000  # items of one array or object
 MAX_SECONDS: Final = 5.0  # a backstop for the step count on a slow machine
 _CHARS_PER_STEP: Final = 64  # work on big strings and lists costs steps too
 _MAX_MACRO_DEPTH: Final = 64
@@ -297,7 +298,7 @@ class _Loop:
     values: list[Any]  # array items, graphemes of a string, or object values
     keys: list[str] | None
     length: int  # tera counts a string's chars but iterates its graphemes
-    dep: Dependence
+    dep: int
     current: int = 0
     state: str = "normal"  # normal, break, continue
 
@@ -306,7 +307,7 @@ class _Loop:
 class _Frame:
     kind: str  # origin, for, macro
     context: dict[str, Any] = field(default_factory=dict)
-    deps: dict[str, Dependence] = field(default_factory=dict)
+    deps: dict[str, int] = field(default_factory=dict)
     loop: _Loop | None = None
 
 
@@ -335,15 +336,16 @@ class _Renderer:
         self.pos = 0
         self.steps = 0
         self.deadline = time.monotonic() + MAX_SECONDS
-        self.dep = Dependence.NONE  # gathered while evaluating one expression
-        self.ctrl = Dependence.NONE  # of the conditions and loops around what renders now
+        # Dependence flags as plain ints here (enum arithmetic is slow in a hot loop)
+        self.dep = 0  # gathered while evaluating one expression
+        self.ctrl = 0  # of the conditions and loops around what renders now
         self.where: tuple[int, int] = (0, 0)
         self.macro_depth = 0
         self.sizes: dict[int, tuple[Any, int]] = {}
 
     # -- output and its map
 
-    def emit(self, text: str, src_start: int, src_end: int, kind: int, dep: Dependence) -> None:
+    def emit(self, text: str, src_start: int, src_end: int, kind: int, dep: int) -> None:
         if self.pos + len(text) > MAX_OUTPUT_CHARS:
             raise self.bound(
                 f"the rendered file would be longer than {MAX_OUTPUT_CHARS:,} characters"
@@ -352,7 +354,7 @@ class _Renderer:
         if kind != _LITERAL:
             self.templated.append((self.pos, self.pos + len(text)))
         if dep:
-            self.dependent.append((self.pos, self.pos + len(text), dep.value))
+            self.dependent.append((self.pos, self.pos + len(text), dep))
         if not text:
             return
         self.parts.append(text)
@@ -365,7 +367,12 @@ class _Renderer:
             self.errors.append(err)
 
     def run(self) -> Rendered:
-        nodes, parse_errors = parse_template(self.src)
+        try:
+            nodes, parse_errors = parse_template(self.src)
+        except TooManyTags as exc:
+            message = f"mirrord-ls does not render this file: {exc}"
+            error = TemplateError(exc.where[0], exc.where[1], message, "warning")
+            return Rendered(self.src, (error,), len(self.src), truncated=True)
         for e in parse_errors:
             self.error((e.start, e.end), e.message)
         self.collect_macros(nodes)
@@ -432,18 +439,21 @@ class _Renderer:
         cached = self.sizes.get(id(value))
         if cached is not None and cached[0] is value:
             return cached[1]
-        total = 1
+        if len(value) > MAX_ITEMS:
+            return MAX_VALUE_SIZE + 1
+        total = 1 + len(value)
         for item in value.values() if isinstance(value, dict) else value:
-            total += self.size(item)
-            if total > MAX_VALUE_SIZE:
-                break
+            if isinstance(item, str | list | dict):
+                total += self.size(item) - 1
+                if total > MAX_VALUE_SIZE:
+                    break
         self.sizes[id(value)] = (value, total)
         return total
 
     def checked(self, value: Any) -> Any:
         n = self.size(value)
         if n > MAX_VALUE_SIZE:
-            raise self.bound(f"a value grows beyond {MAX_VALUE_SIZE:,} characters or items")
+            raise self.bound(_TOO_BIG)
         self.step(1 + n // _CHARS_PER_STEP)
         return value
 
@@ -642,7 +652,7 @@ class _Renderer:
         body = self.side_text
         dep = _NONE
         for _, _, flags in inner:
-            dep |= Dependence(flags)
+            dep |= flags
         if node.filter is None or node.filter.name == "safe":
             text = body
         else:
@@ -657,7 +667,7 @@ class _Renderer:
 
     # -- frames and variables
 
-    def assign(self, key: str, is_global: bool, value: Any, dep: Dependence) -> None:
+    def assign(self, key: str, is_global: bool, value: Any, dep: int) -> None:
         frame = self.frames[-1]
         if is_global and frame.kind == "for":
             for candidate in reversed(self.frames):
@@ -667,7 +677,7 @@ class _Renderer:
         frame.context[key] = value
         frame.deps[key] = dep
 
-    def frame_value(self, frame: _Frame, key: str) -> tuple[Any, Dependence]:
+    def frame_value(self, frame: _Frame, key: str) -> tuple[Any, int]:
         """StackFrame::find_value: the frame's own variables, then its loop's."""
         dot = key.find(".")
         if dot >= 0:
@@ -681,7 +691,7 @@ class _Renderer:
             return frame.context[key], frame.deps.get(key, _NONE)
         return self.loop_value(frame, key)
 
-    def loop_value(self, frame: _Frame, key: str) -> tuple[Any, Dependence]:
+    def loop_value(self, frame: _Frame, key: str) -> tuple[Any, int]:
         loop = frame.loop
         if loop is None:
             return MISSING, _NONE
@@ -711,7 +721,7 @@ class _Renderer:
                 return dotted_pointer(value, tail), loop.dep
         return MISSING, _NONE
 
-    def lookup(self, key: str) -> tuple[Any, Dependence]:
+    def lookup(self, key: str) -> tuple[Any, int]:
         """CallStack::lookup: frames from the innermost, then the user context."""
         for frame in reversed(self.frames):
             found, dep = self.frame_value(frame, key)
@@ -800,7 +810,7 @@ class _Renderer:
     # -- expressions
 
     @contextmanager
-    def tracking(self) -> Iterator[list[Dependence]]:
+    def tracking(self) -> Iterator[list[int]]:
         """Gather what one evaluation depends on (filled in when the block ends)."""
         saved, self.dep = self.dep, _NONE
         out = [_NONE]
@@ -894,6 +904,8 @@ class _Renderer:
                 )
                 if isinstance(value, str):
                     out.append(value)
+                    if sum(map(len, out)) > MAX_VALUE_SIZE:
+                        raise self.bound(_TOO_BIG)
                 elif is_number(value):
                     out.append(ryu_f64(value) if isinstance(value, float) else str(value))
                 else:
@@ -1067,10 +1079,10 @@ class _Renderer:
         if name == "range":
             return self.checked(self.range(args))
         if name == "now":
-            self.dep |= Dependence.TIME
+            self.dep |= _TIME
             return now_value(args)
         if name == "get_random":
-            self.dep |= Dependence.RANDOM
+            self.dep |= _RANDOM
             return self.get_random(args)
         message = args.get("message", MISSING)
         if message is MISSING:
@@ -1090,7 +1102,7 @@ class _Renderer:
             raise TeraFailure(
                 f"Function `get_env` received name={show(name)} but `name` can only be a string"
             )
-        self.dep |= Dependence.ENV
+        self.dep |= _ENV
         if name in self.env:
             return self.env[name]
         if "default" in args:
@@ -1121,8 +1133,8 @@ class _Renderer:
             )
         if start < end and step_by == 0:
             raise self.bound("`range` with `step_by=0` never ends (mirrord would hang)")
-        if start < end and (end - start + step_by - 1) // step_by > MAX_VALUE_SIZE:
-            raise self.bound(f"a value grows beyond {MAX_VALUE_SIZE:,} characters or items")
+        if start < end and (end - start + step_by - 1) // step_by > MAX_ITEMS:
+            raise self.bound(_TOO_BIG)
         if end + step_by > U64_MAX + 1 and start < end:
             raise TeraCrash("`range` this close to the largest integer makes Tera crash")
         return list(range(start, end, step_by)) if start < end else []
@@ -1151,6 +1163,8 @@ class _Renderer:
             raise TeraFailure(f"Filter '{flt.name}' not found")
         args = {key: self.eval_expression(arg) for key, arg in flt.args.items()}
         self.step(1 + self.size(value) // _CHARS_PER_STEP)
+        if _grown_size(flt.name, value, args) > MAX_VALUE_SIZE:  # before building it
+            raise self.bound(_TOO_BIG)
         return self.checked(impl(value, args))
 
     def call_macro(self, call: ast.MacroCall) -> str:
@@ -1185,11 +1199,17 @@ class _Renderer:
             self.macro_depth -= 1
             self.ctrl = saved_ctrl
         for _, _, flags in inner:
-            self.dep |= Dependence(flags)
+            self.dep |= flags
         return str(self.checked(self.side_text))
 
 
-_NONE: Final = Dependence.NONE
+_NONE: Final = 0
+_TIME: Final = Dependence.TIME.value
+_RANDOM: Final = Dependence.RANDOM.value
+_ENV: Final = Dependence.ENV.value
+_TOO_BIG: Final = (
+    f"a value grows beyond {MAX_VALUE_SIZE:,} characters or an array beyond {MAX_ITEMS:,} items"
+)
 _FUNCTIONS: Final = frozenset({"get_env", "range", "now", "get_random", "throw"})
 
 
@@ -1257,6 +1277,26 @@ def _math(left: int | float, op: str, right: int | float) -> int | float | None:
             f"a float {'sum' if op == '+' else 'difference'} this large makes Tera crash"
         )
     return f
+
+
+def _grown_size(name: str, value: Any, args: Mapping[str, Any]) -> int:
+    """The size a filter's result would have, for the filters that multiply their input."""
+    if name == "indent" and isinstance(value, str):
+        prefix = args.get("prefix", "    ")
+        return len(value) + (len(prefix) if isinstance(prefix, str) else 0) * (
+            value.count("\n") + 1
+        )
+    if name == "replace" and isinstance(value, str):
+        old, new = args.get("from"), args.get("to")
+        if isinstance(old, str) and isinstance(new, str):
+            count = len(value) + 1 if old == "" else value.count(old)
+            return len(value) + count * len(new)
+    if name == "join" and isinstance(value, list):
+        sep = args.get("sep", "")
+        return sum(len(display(x)) if isinstance(x, str) else 1 for x in value) + len(
+            sep if isinstance(sep, str) else ""
+        ) * len(value)
+    return 0
 
 
 def _pull_out_square_bracket(s: str) -> list[str]:

@@ -14,6 +14,7 @@ that it leaves a loop's ``{% else %}`` body alone, and drops comments at the ver
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Final
 
@@ -52,7 +53,7 @@ from mirrord_ls.config.tera_ast import (
     VariableBlock,
 )
 
-__all__ = ["ParseError", "parse_template"]
+__all__ = ["MAX_TAGS", "ParseError", "TooManyTags", "parse_template"]
 
 # pest's WHITESPACE in tera.pest; Rust's str::trim (for whitespace control) is wider.
 _WS: Final = " \t\r\n"
@@ -83,11 +84,38 @@ class ParseError:
     message: str
 
 
+MAX_TAGS: Final = 2_000  # a config file has tens; a file with more is not a config to preview
+
+
+class TooManyTags(Exception):
+    """The file has more tags than mirrord-ls parses; ``where`` is the first one left out."""
+
+    def __init__(self, where: tuple[int, int]) -> None:
+        super().__init__(f"the file has more than {MAX_TAGS:,} template tags")
+        self.where = where
+
+
 class _Crash(Exception):
     """Tera accepts the text but its parser then panics (a crash of mirrord, not a message)."""
 
 
 R = tuple[Any, int] | None
+
+
+def _memo(rule: Callable[[_Grammar, int], R]) -> Callable[[_Grammar, int], R]:
+    """Packrat memoization: the grammar tries the same rule at the same place again and again
+    (``((((x`` would otherwise take exponential time). Results are never mutated."""
+    name = rule.__name__
+
+    def memoized(self: _Grammar, p: int) -> R:
+        key = (name, p)
+        if key in self.memo:
+            return self.memo[key]
+        result = rule(self, p)
+        self.memo[key] = result
+        return result
+
+    return memoized
 
 
 class _Grammar:
@@ -98,6 +126,7 @@ class _Grammar:
         self.n = len(src)
         self.far = -1
         self.expected: set[str] = set()
+        self.memo: dict[tuple[str, int], R] = {}
 
     # -- bookkeeping
 
@@ -108,7 +137,9 @@ class _Grammar:
             self.expected.add(label)
 
     def reset(self) -> None:
+        """Before each tag: its own error position, its own memo (a tag never looks past it)."""
         self.far, self.expected = -1, set()
+        self.memo = {}
 
     def skip(self, p: int) -> int:
         s, n = self.s, self.n
@@ -156,6 +187,9 @@ class _Grammar:
         return None
 
     def boolean(self, p: int) -> R:
+        if self.s[p : p + 1] not in ("t", "f", "T", "F"):
+            self.miss(p, "`true` or `false`")
+            return None
         for word, value in (("true", True), ("false", False), ("True", True), ("False", False)):
             if self.s.startswith(word, p):
                 return BoolLit(value), p + len(word)
@@ -210,6 +244,7 @@ class _Grammar:
             break
         return q
 
+    @_memo
     def dsbi(self, p: int) -> R:
         end = self.dsbi_end(p)
         return None if end is None else (Ident(self.s[p:end]), end)
@@ -265,6 +300,7 @@ class _Grammar:
         end = self.lit(q, ")")
         return None if end is None else (args, end)
 
+    @_memo
     def fn_call(self, p: int) -> R:
         r = self.ident(p)
         if r is None:
@@ -379,21 +415,18 @@ class _Grammar:
 
     # -- expressions
 
+    @_memo
     def basic_val(self, p: int) -> R:
-        for rule in (
-            self.boolean,
-            lambda q: self.test(q, True),
-            lambda q: self.test(q, False),
-            self.macro_call,
-            self.fn_call,
-            self.dsbi,
-            self.float_,
-            self.int_,
-        ):
-            r = rule(p)
-            if r is not None:
-                return r
-        return None
+        return (
+            self.boolean(p)
+            or self.test(p, True)
+            or self.test(p, False)
+            or self.macro_call(p)
+            or self.fn_call(p)
+            or self.dsbi(p)
+            or self.float_(p)
+            or self.int_(p)
+        )
 
     def basic_operand(self, p: int) -> R:
         if self.s.startswith("(", p):
@@ -413,6 +446,7 @@ class _Grammar:
         self.miss(p, "an operator")
         return None
 
+    @_memo
     def basic_expr(self, p: int) -> R:
         r = self.basic_operand(p)
         if r is None:
@@ -433,6 +467,7 @@ class _Grammar:
             q = r[1]
         return _climb(operands, ops, _MATH_PREC, Math).val, q
 
+    @_memo
     def basic_expr_filter(self, p: int) -> R:
         r = self.basic_expr(p)
         if r is None:
@@ -447,6 +482,7 @@ class _Grammar:
                 return r
         return None
 
+    @_memo
     def string_concat(self, p: int) -> R:
         r = self.concat_part(p)
         if r is None:
@@ -481,6 +517,7 @@ class _Grammar:
             values.append(StrLit(current))
         return StringConcat(values), q
 
+    @_memo
     def string_expr_filter(self, p: int) -> R:
         r = self.string_concat(p) or self.string(p)
         if r is None:
@@ -488,6 +525,7 @@ class _Grammar:
         filters, q = self.filters(r[1])
         return Expr(r[0], False, filters), q
 
+    @_memo
     def comparison_val(self, p: int) -> R:
         r = self.basic_expr_filter(p)
         if r is None:
@@ -511,6 +549,7 @@ class _Grammar:
     def comparison_side(self, p: int) -> R:
         return self.string_expr_filter(p) or self.comparison_val(p)
 
+    @_memo
     def comparison_expr(self, p: int) -> R:
         r = self.comparison_side(p)
         if r is None:
@@ -527,6 +566,7 @@ class _Grammar:
             self.miss(t, "a comparison operator")
         return lhs, q
 
+    @_memo
     def in_cond(self, p: int) -> R:
         r = self.string_expr_filter(p) or self.basic_expr_filter(p)
         if r is None:
@@ -548,6 +588,7 @@ class _Grammar:
         rhs = c[0] if isinstance(c[0], Expr) else Expr(c[0])
         return Expr(In(lhs, rhs, negated)), c[1]
 
+    @_memo
     def logic_val(self, p: int) -> R:
         q = p
         negated = False
@@ -558,19 +599,18 @@ class _Grammar:
         r = self.in_cond(q) or self.comparison_expr(q)
         if r is not None:
             expr = r[0]
-            expr.negated = negated
-            return expr, r[1]
+            return Expr(expr.val, negated, expr.filters), r[1]
         if self.s.startswith("(", p):
             r = self.logic_expr(self.skip(p + 1))
             if r is not None:
                 q = self.skip(r[1])
                 if self.s.startswith(")", q):
                     # parse_logic_val overwrites `negated` with the (absent) outer `not`
-                    r[0].negated = False
-                    return r[0], q + 1
+                    return Expr(r[0].val, False, r[0].filters), q + 1
                 self.miss(q, "`)`")
         return None
 
+    @_memo
     def logic_expr(self, p: int) -> R:
         r = self.logic_val(p)
         if r is None:
@@ -616,6 +656,7 @@ class _Grammar:
         end = self.lit(self.skip(q), "]")
         return None if end is None else (Array(items), end)
 
+    @_memo
     def array_filter(self, p: int) -> R:
         r = self.array(p)
         if r is None:
@@ -766,6 +807,7 @@ class _Lexer:
         out: list[_Item] = []
         pos = 0
         n = len(src)
+        tags = 0
         while pos < n:
             m = _OPENER_RE.search(src, pos)
             if m is None:
@@ -774,6 +816,9 @@ class _Lexer:
             start = m.start()
             if start > pos:
                 out.append(_TextItem(pos, start))
+            tags += 1
+            if tags > MAX_TAGS:
+                raise TooManyTags((start, start + 2))
             g.reset()
             opener = m.group()
             try:
@@ -824,7 +869,7 @@ class _Lexer:
             for closer, right in (("-}}", True), ("}}", False)):
                 if src.startswith(closer, t):
                     expr = r[0] if isinstance(r[0], Expr) else Expr(r[0])
-                    bad = _out_of_range(expr)
+                    bad = _out_of_range(expr, src[p : t + len(closer)])
                     if bad is not None:
                         return _BadTag("var", p, t + len(closer), WS(left, right), bad)
                     return _Tag("var", p, t + len(closer), WS(left, right), expr)
@@ -836,7 +881,7 @@ class _Lexer:
             parsed = getattr(self, "tag_" + word)(p)
             if parsed is not None:
                 ws, end, data = parsed
-                bad = _out_of_range(data)
+                bad = _out_of_range(data, self.src[p:end])
                 if bad is not None:
                     return _BadTag(word, p, end, ws, bad)
                 return _Tag(word, p, end, ws, data)
@@ -1191,8 +1236,13 @@ class _Lexer:
         return None if c is None else (c[0], c[1], (r[0].value, r2[0]))
 
 
-def _out_of_range(data: Any) -> str | None:
+_LONG_NUMBER_RE: Final = re.compile(r"[0-9]{19}")
+
+
+def _out_of_range(data: Any, text: str = "0" * 19) -> str | None:
     """Tera's parser turns literals into i64 after the grammar matched: report the overflow."""
+    if not _LONG_NUMBER_RE.search(text):
+        return None  # no literal long enough to overflow: skip the walk
     stack = [data]
     while stack:
         item = stack.pop()
