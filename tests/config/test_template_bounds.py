@@ -46,7 +46,7 @@ MACRO_RECURSION = "{% macro m(n) %}{{ self::m(n=n) }}{% endmacro %}{{ self::m(n=
 ENDLESS_RANGE = "{% for i in range(end=10, step_by=0) %}x{% endfor %}"
 HUGE_RANGE = "{{ range(end=9223372036854775807) | length }}"
 OUTPUT_FLOOD = (
-    "{% set x = 'xxxxxxxxxx' | indent(prefix='xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx') %}"
+    "{% set x = 'xxxxxxxxxx' | indent(prefix='xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx') %}"
     "{% set x = x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x ~ x %}"
     "{% for i in range(end=100000) %}{{ x }}{% endfor %}"
 )
