@@ -476,7 +476,8 @@ def test_render_never_raises_and_offsets_stay_in_range(source: str) -> None:
 
 def test_now_and_get_random_render_values_of_the_right_type() -> None:
     r = render(
-        "{{ now() }}|{{ now(utc=true) }}|{{ now(timestamp=true) }}|{{ get_random(start=3, end=9) }}",
+        "{{ now() }}|{{ now(utc=true) }}|{{ now(timestamp=true) }}"
+        "|{{ get_random(start=3, end=9) }}",
         ENV,
         rng=random.Random(1),
     )

@@ -13,9 +13,10 @@ import tracemalloc
 
 import pytest
 
-from mirrord_ls.config import template
+from mirrord_ls.config import tera_eval
 from mirrord_ls.config.analyze import analyze
-from mirrord_ls.config.template import MAX_OUTPUT_CHARS, render
+from mirrord_ls.config.template import render
+from mirrord_ls.config.tera_eval import MAX_OUTPUT_CHARS
 
 # Generous: the machine is shared. A bound that works stops these in well under a second.
 TIME_LIMIT_S = 20.0
@@ -60,7 +61,7 @@ def _measure(source: str, monkeypatch: pytest.MonkeyPatch) -> tuple[float, int, 
     rendered = render(source, {})
     elapsed = time.monotonic() - began
     with monkeypatch.context() as patch:
-        patch.setattr(template, "MAX_SECONDS", 600.0)
+        patch.setattr(tera_eval, "MAX_SECONDS", 600.0)
         tracemalloc.start()
         try:
             traced = render(source, {})
