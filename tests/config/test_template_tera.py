@@ -161,8 +161,30 @@ def test_agrees_with_tera(oracle: TeraOracle, template: str) -> None:
 
 # -- generated templates ----------------------------------------------------------------------
 
-_INTS = ["0", "1", "-1", "7", "42", "9223372036854775807", "-9223372036854775808", "00"]
-_FLOATS = ["0.0", "-0.0", "1.5", "0.1", "-2.25", "1.0", "100000000000000000000.0", "0.000001"]
+_INTS = [
+    "0",
+    "1",
+    "-1",
+    "7",
+    "42",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "00",
+    "4294967296",
+    "1" + "0" * 25,
+]
+_FLOATS = [
+    "0.0",
+    "-0.0",
+    "1.5",
+    "0.1",
+    "-2.25",
+    "1.0",
+    "100000000000000000000.0",
+    "0.000001",
+    "1" + "0" * 310 + ".0",
+    "123456789.123456789",
+]
 _IDENTS = [
     "key",
     "git_branch",
@@ -201,6 +223,9 @@ _CALLS = [
     "range(end=0)",
     'throw(message="boom")',
     "nope()",
+    "self::m(a=1)",
+    "self::m(b=1)",
+    "now() | length > 0",
 ]
 _FILTERS = [
     "upper",
@@ -256,6 +281,23 @@ _FILTERS = [
     'trim_start_matches(pat="H")',
     'trim_end_matches(pat="d")',
     "nope",
+    'truncate(length="a")',
+    "round(precision=-1)",
+    "int(base=1)",
+    "indent(first=1)",
+    "slice(start=-10)",
+    "nth(n=-1)",
+    'date(timezone="Nope/Zone")',
+    'date(format="%Q")',
+    "filesizeformat(binary=1)",
+    "pluralize(plural=1)",
+    'split(pat="")',
+    'replace(from="", to="-")',
+    "join(sep=1)",
+    'sort(attribute="name")',
+    'unique(attribute="name")',
+    "unique(case_sensitive=true)",
+    "json_encode(pretty=1)",
 ]
 _TESTS = [
     "defined",
@@ -387,6 +429,9 @@ def _statements(draw: st.DrawFn, depth: int = 0, in_loop: bool = False) -> str:
 @st.composite
 def _templates(draw: st.DrawFn) -> str:
     template = draw(_statements())
+    if draw(st.integers(0, 3)) == 0:  # macros are defined at the top level only
+        body = draw(st.sampled_from(["{{ a }}-{{ b }}", "{{ a + b }}", "{% if a %}y{% endif %}"]))
+        template = f"{{% macro m(a, b=2) %}}{body}{{% endmacro %}}" + template
     if template and draw(st.integers(0, 4)) == 0:  # now and then, a typo
         i = draw(st.integers(0, len(template) - 1))
         junk = draw(st.sampled_from(["", "{{", "}}", "{%", "%}", "-", "(", ")", "|", "'", "x"]))
