@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -156,6 +157,17 @@ def check(oracle: TeraOracle, template: str) -> None:
     ],
 )
 def test_agrees_with_tera(oracle: TeraOracle, template: str) -> None:
+    check(oracle, template)
+
+
+# Corner cases, one per entry, separated by a `====` line (each once differed or might)
+_CASES = (Path(__file__).parent / "tera_cases.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "template", [case.strip("\n") for case in _CASES.split("\n====\n") if case.strip("\n")]
+)
+def test_corner_cases_agree_with_tera(oracle: TeraOracle, template: str) -> None:
     check(oracle, template)
 
 

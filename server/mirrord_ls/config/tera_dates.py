@@ -197,12 +197,14 @@ def _nanos(fraction: str | None) -> int:
 
 
 def _parse_offset(text: str) -> dt.timezone:
+    """chrono's FixedOffset: its %Z is the offset itself (``+00:00``, never ``UTC``)."""
     if text in ("Z", "z", "UTC"):
-        return dt.UTC
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+        offset = dt.timedelta(0)
+    else:
+        sign = -1 if text[0] == "-" else 1
+        digits = text[1:].replace(":", "")
+        offset = sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+    return dt.timezone(offset, _offset_text(offset, 1))
 
 
 def _zone(args: Mapping[str, Any]) -> dt.tzinfo | None:

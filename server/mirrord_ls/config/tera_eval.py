@@ -235,13 +235,14 @@ class _Renderer:
         )
 
     def collect_macros(self, nodes: list[ast.Node]) -> None:
+        blocks: set[str] = set()  # Template::new's find_blocks: one namespace for the file
         for node in nodes:
             if isinstance(node, ast.MacroDefinition):
                 if node.name in self.macros:
                     self.error(node.span, f"Macro `{node.name}` is duplicated")
                 self.macros[node.name] = node
             elif isinstance(node, ast.Block):
-                self.check_blocks(node, set())
+                self.check_blocks(node, blocks)
 
     def check_blocks(self, block: ast.Block, seen: set[str]) -> None:
         if block.name in seen:
