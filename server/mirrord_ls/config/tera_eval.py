@@ -177,6 +177,7 @@ class _Renderer:
         self.where: tuple[int, int] = (0, 0)
         self.macro_depth = 0
         self.sizes: dict[int, tuple[Any, int]] = {}
+        self.side_text = ""  # what the last side_output() block rendered
 
     # -- output and its map
 
@@ -787,7 +788,11 @@ class _Renderer:
         val = expr.val
         res: bool
         if isinstance(val, ast.Logic):
-            res = self.eval_logic(val)
+            logic = self.eval_logic(val)
+            if logic is None:
+                # tera returns Ok(false) straight away here, before applying `not`
+                return False
+            res = logic
         elif isinstance(val, ast.Ident):
             try:
                 res = truthy(self.eval_expression(expr))
@@ -827,7 +832,9 @@ class _Renderer:
             raise TeraCrash("this kind of value as a condition makes Tera crash")
         return not res if expr.negated else res
 
-    def eval_logic(self, val: ast.Logic) -> bool:
+    def eval_logic(self, val: ast.Logic) -> bool | None:
+        """None: `==`/`!=` between a number and something else, which Tera calls false
+        before it looks at a `not` in front."""
         op = val.op
         if op == "or":
             return self.eval_as_bool(val.lhs) or self.eval_as_bool(val.rhs)
@@ -845,7 +852,7 @@ class _Renderer:
         if is_number(a) or is_number(b):
             # "We're not implementing JS so can't compare things of different types"
             if not (is_number(a) and is_number(b)):
-                return False
+                return None
             same = float(a) == float(b)
         else:
             self.step(1 + (self.size(a) + self.size(b)) // _CHARS_PER_STEP)
