@@ -82,14 +82,23 @@ class TeraOracle:
         except BrokenPipeError:
             line = ""
         if not line:
-            self.proc.wait()
-            self.proc = None
+            self._discard()
             return Answer("crash", "")
         answer = json.loads(line)
         return Answer(answer["outcome"], answer["text"])
 
+    def _discard(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except BrokenPipeError:
+                    pass
+
     def close(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
+        self._discard()

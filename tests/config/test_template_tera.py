@@ -364,7 +364,7 @@ def _extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     )
 
 
-_EXPR = st.recursive(_ATOMS, _extend, max_leaves=6)
+_EXPR = st.recursive(_ATOMS, lambda inner: _extend(inner), max_leaves=6)
 _TEXT = st.sampled_from(["a", " ", "\n", "x y", "{", "}", "#", "%", "-", "é", "\t", "  \n  "])
 _DASH = st.sampled_from(["", "-"])
 
