@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import random
+import time
 import tomllib
 from collections.abc import Callable
 
@@ -12,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mirrord_ls.config.template import (
+    Dependence,
     Rendered,
     TemplateError,
     has_template_syntax,
@@ -171,7 +175,7 @@ def test_default_context_has_key_but_no_git_branch() -> None:
         ('{% if get_env(name="NS") == "dev" %}dev{% endif %}', "dev"),
         ("{% for i in range(end=3) %}{{ i }}{% endfor %}", "012"),
         ("{% for i in [] %}x{% else %}empty{% endfor %}", "empty"),
-        ("{% for c in 'ab' %}{{ loop.index }}{{ c }}{% endfor %}", "1a2b"),
+        ("{% set s = 'ab' %}{% for c in s %}{{ loop.index }}{{ c }}{% endfor %}", "1a2b"),
         (
             "{% for i in range(end=5) %}{% if i == 2 %}{% break %}{% endif %}{{ i }}{% endfor %}",
             "01",
@@ -335,7 +339,9 @@ def test_source_span_edge_cases() -> None:
         ("x {{ unknown() }} y", "{{ unknown() }}", "Function 'unknown' not found", "x  y"),
         ("x {{ 'a' | nope }} y", "{{ 'a' | nope }}", "Filter 'nope' not found", "x  y"),
         ("x {{ 1 | upper }} y", "{{ 1 | upper }}", "incorrect value", "x  y"),
-        ("x {{ 'a' + 1 }} y", "{{ 'a' + 1 }}", "math with a string", "x  y"),
+        ("x {{ key + 1 }} y", "{{ key + 1 }}", "used in a math operation", "x  y"),
+        # Tera's grammar has no string on the left of `+`: a syntax error, not a math error
+        ("x {{ 'a' + 1 }} y", "{{ 'a' + 1 }}", "Failed to parse", "x  y"),
         ("x {{ }} y", "{{ }}", "Failed to parse", "x  y"),
         ("x {% if %}a{% endif %} y", "{% if %}", "Failed to parse", "x a y"),
         ("x {% include 'a' %} y", "{% include 'a' %}", "other templates", "x  y"),
@@ -393,22 +399,6 @@ def test_all_errors_are_reported_not_only_the_first() -> None:
 def test_errors_inside_loops_report_once() -> None:
     r = render("{% for i in range(end=3) %}{{ nope }}{% endfor %}", ENV)
     assert len(r.errors) == 1
-
-
-def test_runaway_loops_are_cut() -> None:
-    r = render("{% for i in range(end=100000000) %}x{% endfor %}", ENV)
-    assert r.errors
-    r = render(
-        "{% for i in range(end=1000) %}{% for j in range(end=1000) %}x{% endfor %}{% endfor %}",
-        ENV,
-    )
-    assert r.errors and len(r.text) <= 20_001
-
-
-def test_unevaluated_builtin_filter_is_not_an_error() -> None:
-    r = render('{{ "a" | date }}', ENV)
-    assert r.errors == ()
-    assert r.templated(0, 0)
 
 
 # -- property: never raises, offsets always in range ------------------------------------------
@@ -479,3 +469,105 @@ def test_render_never_raises_and_offsets_stay_in_range(source: str) -> None:
             s, e = r.source_span(i, j)
             assert 0 <= s <= e <= n
         r.templated(i, i + 2)
+
+
+# -- what the output depends on: time, chance, environment ------------------------------------
+
+
+def test_now_and_get_random_render_values_of_the_right_type() -> None:
+    r = render(
+        "{{ now() }}|{{ now(utc=true) }}|{{ now(timestamp=true) }}"
+        "|{{ get_random(start=3, end=9) }}",
+        ENV,
+        rng=random.Random(1),
+    )
+    assert r.errors == ()
+    local, utc, stamp, number = r.text.split("|")
+    assert datetime.datetime.fromisoformat(local).tzinfo is not None
+    assert utc.endswith("+00:00")
+    assert abs(int(stamp) - time.time()) < 3600
+    assert 3 <= int(number) < 9
+
+
+def test_dependent_spans_say_time_chance_or_environment() -> None:
+    source = (
+        '{"a": "{{ now() }}", "b": "{{ get_random(end=9) }}", "c": "{{ get_env(name="NS") }}",'
+        ' "d": "plain", "e": "{{ 1 + 1 }}"}'
+    )
+    r = render(source, ENV, variables={"key": "k"})
+    assert r.errors == ()
+
+    def dep(value_start: str) -> Dependence:
+        start = r.text.index(value_start) + len(value_start)
+        end = r.text.index('"', start)
+        return r.depends_on(start, end)
+
+    assert dep('"a": "') == Dependence.TIME
+    assert dep('"b": "') == Dependence.RANDOM
+    assert dep('"c": "') == Dependence.ENV
+    assert dep('"d": "') == Dependence.NONE
+    assert dep('"e": "') == Dependence.NONE
+    assert {d for _, _, d in r.dependent_spans} == {
+        Dependence.TIME,
+        Dependence.RANDOM,
+        Dependence.ENV,
+    }
+
+
+def test_dependence_flows_through_variables_loops_and_conditions() -> None:
+    source = (
+        '{% set t = get_env(name="NS") | upper %}[{{ t }}]'
+        '{% if get_env(name="PORT") == "8080" %}<literal>{% endif %}'
+        '{% for c in [get_env(name="NS")] %}({{ loop.index }}){% endfor %}'
+        "{{ key }}"
+    )
+    r = render(source, ENV)  # the default key is the placeholder mirrord replaces at random
+    assert r.errors == ()
+    assert r.depends_on(*span_of(r, "DEV")) == Dependence.ENV
+    assert r.depends_on(*span_of(r, "<literal>")) == Dependence.ENV  # present because of env
+    assert r.depends_on(*span_of(r, "(1)")) == Dependence.ENV
+    assert r.depends_on(*span_of(r, "mirrord-session-key")) == Dependence.RANDOM
+    mine = render("{{ key }}", {"MIRRORD_KEY": "mine"})
+    assert mine.depends_on(0, len(mine.text)) == Dependence.ENV
+
+
+# -- the built-ins that used to render empty (expected values are Tera 1.20's) ------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ 'a\nb\n\nc' | indent }}", "a\n    b\n\n    c"),
+        ("{{ 'a\nb' | indent(prefix='> ', first=true) }}", "> a\n> b"),
+        (
+            "{{ 1536 | filesizeformat }}|{{ 1048576 | filesizeformat(binary=true) }}",
+            "1.50 kB|1 MiB",
+        ),
+        ("{{ 1700000000 | date(format='%Y-%m-%d %H:%M') }}", "2023-11-14 22:13"),
+        ("{{ '2019-09-19' | date(format='%d/%m/%Y') }}", "19/09/2019"),
+        ("{{ '<p>a <b>b</b></p><!-- c -->' | striptags }}", "a b"),
+        ("{{ 'a\nb\r\nc' | linebreaksbr }}", "a<br>b<br>c"),
+        ("{{ '<a>  \n <b>' | spaceless }}", "<a><b>"),
+        ("{{ [1, 2, 3] | slice(start=1) }}|{{ [1, 2, 3] | slice(end=-1) }}", "[2, 3]|[1, 2]"),
+        # array literals hold no arrays in Tera's grammar: build them from variables
+        (
+            "{% set a = [1, 'a'] %}{% set b = [2, 'b'] %}"
+            "{{ [a, b, a] | group_by(attribute='1') | json_encode }}",
+            '{"a":[[1,"a"],[1,"a"]],"b":[[2,"b"]]}',
+        ),
+        (
+            "{% set a = [1, 'a'] %}{% set b = [2, 'b'] %}"
+            "{{ [a, b] | filter(attribute='1', value='b') }}|{{ [a, b] | map(attribute='0') }}",
+            "[[2, b]]|[1, 2]",
+        ),
+        ("{{ [[1]] }}", None),
+        ("{{ 1 | pluralize }}|{{ 2 | pluralize(singular='y', plural='ies') }}", "|ies"),
+    ],
+)
+def test_builtins_render_as_tera_does(source: str, expected: str | None) -> None:
+    r = render(source, ENV)
+    if expected is None:
+        assert r.errors
+        return
+    assert r.errors == ()
+    assert r.text == expected

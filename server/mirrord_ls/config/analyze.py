@@ -200,9 +200,12 @@ def analyze(
         bom.extend(_byte_order_mark(fmt))
     rendered = render(readable, env, variables=mirrord_variables(env, git_branch))
     findings: list[Finding] = bom + [
-        Finding("template", "error", e.start, max(e.end, e.start), e.message)
+        # hook (tera branch): a bound that stops mirrord-ls, not mirrord, is a warning
+        Finding("template", e.severity, e.start, max(e.end, e.start), e.message)
         for e in rendered.errors
     ]
+    if rendered.truncated:  # hook (tera branch): incomplete text is no config to judge
+        return Analysis(text, fmt, rendered, Parsed(None, [], complete=False), findings, schema)
     if len(rendered.text) > _MAX_CHECKED_BYTES:
         parsed = Parsed(None, [], complete=False)
         findings.append(
