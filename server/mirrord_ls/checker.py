@@ -80,6 +80,7 @@ def check_files(
     cluster: bool = True,
     trust_workspace: bool = False,
     timeout: float = 10.0,
+    trust_roots: tuple[Path, ...] = (),
 ) -> tuple[list[FileResult], str, list[str]]:
     schema, notes = pick_schema(schema_location)
     env = dict(os.environ)
@@ -121,6 +122,7 @@ def check_files(
             trusted=trust_workspace,
             workspace=Path.cwd(),
             timeout=timeout,
+            trust_roots=trust_roots,  # sec hook (issue 16): the folders given to `check`
         )
         for (result, analysis, findings), more in zip(analyses, extra, strict=True):
             findings.extend(more)

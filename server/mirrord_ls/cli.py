@@ -100,6 +100,9 @@ def run_check(args: argparse.Namespace, out: Any = None) -> int:
         schema_location=args.schema,
         cluster=not args.no_cluster,
         trust_workspace=args.trust_workspace,
+        # sec hook (issue 16): folders given on the command line are workspaces (each file's
+        # own root is added by the cluster check); the current folder is not.
+        trust_roots=tuple(Path(p).resolve() for p in args.paths if Path(p).is_dir()),
     )
     for note in notes:
         print(f"mirrord-ls: {note}", file=sys.stderr)

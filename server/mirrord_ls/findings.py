@@ -34,6 +34,8 @@ CODES: dict[str, str] = {
     "target-requires-operator": "This kind of target needs the operator, which is off or absent.",
     "target-forbidden": "You may not read the target's workload, so it cannot be checked.",
     "untrusted-credential-plugin": "A workspace kubeconfig names a program mirrord-ls won't run.",
+    "untrusted-kubeconfig": "An untrusted workspace's kubeconfig: not read, no cluster asked.",
+    "untrusted-template": "A templated target in an untrusted workspace: not sent to the cluster.",
 }
 
 

@@ -782,7 +782,13 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
 
         extra = cluster_hover(path, state.facts)
         facts = state.facts
-        if path == ("agent", "namespace") and facts.resolved is not None and facts.trust:
+        # sec hook (issue 16): a templated namespace never leaves an untrusted workspace.
+        from mirrord_ls.cluster.trust import templated_value
+
+        sendable = facts.trust is not None and (
+            facts.trust.trusted or not templated_value(analysis, path)
+        )
+        if path == ("agent", "namespace") and facts.resolved is not None and sendable:
             namespace = analysis.value(path)
             if isinstance(namespace, str) and namespace:
                 try:

@@ -26,7 +26,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,13 +34,12 @@ from typing import Any
 
 from mirrord_ls.cluster.kubeconfig import (
     ExecConfig,
-    KubeconfigOrigin,
-    KubeconfigSource,
     ResolvedCluster,
     Secret,
     SecretBytes,
     UserEntry,
 )
+from mirrord_ls.cluster.trust import TRUST_HINT, TrustPolicy
 
 __all__ = [
     "ClientCertificate",
@@ -56,6 +55,7 @@ __all__ = [
     "TrustPolicy",
     "UnsupportedAuthProvider",
     "UntrustedCredentialPlugin",
+    "UntrustedKubeconfigFiles",
     "build_exec_info",
     "check_exec_trust",
     "get_credentials",
@@ -158,6 +158,17 @@ class UntrustedCredentialPlugin(CredentialError):
         super().__init__(
             f"refusing to run the credential plugin {program!r} named by {kubeconfig}: that "
             "kubeconfig belongs to a workspace that is not trusted"
+        )
+
+
+class UntrustedKubeconfigFiles(CredentialError):
+    """The kubeconfig entry lies in an untrusted workspace: nothing it names may be read."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = kubeconfig
+        super().__init__(
+            f"refusing to read the files named by {kubeconfig} or to send its credentials:"
+            f" that kubeconfig belongs to a workspace that is not trusted. {TRUST_HINT}."
         )
 
 
@@ -288,45 +299,6 @@ def _trim_stderr(raw: bytes) -> str:
 # ---------------------------------------------------------------------------------------------
 # Trust
 # ---------------------------------------------------------------------------------------------
-
-
-def _real(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return Path(os.path.abspath(path))
-
-
-@dataclass(frozen=True)
-class TrustPolicy:
-    """Which kubeconfigs may start exec plugins.
-
-    A kubeconfig inside one of ``untrusted_roots`` (workspace folders) or listed in
-    ``untrusted_files`` (named by the workspace's config) may not, unless ``trusted``.
-    """
-
-    untrusted_roots: tuple[Path, ...] = ()
-    untrusted_files: tuple[Path, ...] = ()
-    trusted: bool = False
-
-    @classmethod
-    def for_workspace(
-        cls, folders: Iterable[Path], source: KubeconfigSource | None, *, trusted: bool
-    ) -> TrustPolicy:
-        """The policy for a workspace: its folders, plus the file its config pointed at."""
-        files: tuple[Path, ...] = ()
-        if source is not None and source.origin is KubeconfigOrigin.CONFIG_FIELD:
-            files = source.paths
-        return cls(tuple(folders), files, trusted)
-
-    def allows(self, kubeconfig: Path) -> bool:
-        if self.trusted:
-            return True
-        # Compare real paths, so a symlink cannot smuggle a workspace file out (or in).
-        real = _real(kubeconfig)
-        if any(real == _real(f) for f in self.untrusted_files):
-            return False
-        return not any(real.is_relative_to(_real(root)) for root in self.untrusted_roots)
 
 
 def check_exec_trust(user: UserEntry, policy: TrustPolicy) -> None:
@@ -650,9 +622,19 @@ async def get_credentials(
     password > token > tokenFile (read fresh) > exec plugin. Client certificate files or data
     from the kubeconfig are attached whatever the bearer mechanism.
     """
+    # Defence in depth: the resolve step already refuses a workspace kubeconfig (see
+    # trust.kubeconfig_trust); no path may reach a file it names or its server anyway.
     user = cluster.credentials
+    for origin in (cluster.context_origin, cluster.cluster_origin):
+        if not trust.allows_reading(origin):
+            if user is not None:
+                check_exec_trust(user, trust)  # the more precise refusal for a plugin
+            raise UntrustedKubeconfigFiles(origin)
     if user is None:
         return RequestCredentials()
+    if not trust.allows_reading(user.origin):
+        check_exec_trust(user, trust)  # the more precise refusal, when a plugin is named
+        raise UntrustedKubeconfigFiles(user.origin)
     base = RequestCredentials(
         impersonate=user.impersonate,
         impersonate_uid=user.impersonate_uid,

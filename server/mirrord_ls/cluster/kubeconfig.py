@@ -152,6 +152,9 @@ class KubeconfigSource:
     """The value as written (env or config field) before expansion; ``None`` for the default."""
     undefined_vars: tuple[str, ...] = ()
     """``$VAR`` references in ``raw`` that were not set (left unexpanded, as a hint)."""
+    relative: tuple[Path, ...] = ()
+    """The ``paths`` that were written relative (after ``~``/``$VAR`` expansion) and so were
+    anchored at a folder: whoever owns that folder chose the file."""
 
     @property
     def explicit(self) -> bool:
@@ -191,6 +194,10 @@ def _absolute(path: str, base: Path) -> Path:
     return Path(os.path.normpath(os.path.join(base, path)))
 
 
+def _if_relative(written: str, path: Path) -> tuple[Path, ...]:
+    return () if os.path.isabs(written) else (path,)
+
+
 def kubeconfig_paths(
     config_value: str | None,
     config_dir: Path | None,
@@ -210,14 +217,24 @@ def kubeconfig_paths(
     mirrord_value = env.get(MIRRORD_KUBECONFIG, "")
     if mirrord_value:
         expanded, undefined = expand_path(mirrord_value, env, home)
+        path = _absolute(expanded, base)
         return KubeconfigSource(
-            KubeconfigOrigin.MIRRORD_ENV, (_absolute(expanded, base),), mirrord_value, undefined
+            KubeconfigOrigin.MIRRORD_ENV,
+            (path,),
+            mirrord_value,
+            undefined,
+            _if_relative(expanded, path),
         )
     if config_value:
         expanded, undefined = expand_path(config_value, env, home)
         anchor = config_dir if config_dir is not None else base
+        path = _absolute(expanded, anchor)
         return KubeconfigSource(
-            KubeconfigOrigin.CONFIG_FIELD, (_absolute(expanded, anchor),), config_value, undefined
+            KubeconfigOrigin.CONFIG_FIELD,
+            (path,),
+            config_value,
+            undefined,
+            _if_relative(expanded, path),
         )
     kube_value = env.get(KUBECONFIG, "")
     if kube_value:
@@ -226,12 +243,16 @@ def kubeconfig_paths(
         # does NOT fall back to ~/.kube/config (checked against kubectl 1.32).
         seen: set[str] = set()
         paths: list[Path] = []
+        relative: list[Path] = []
         for entry in kube_value.split(os.pathsep):
             if not entry or entry in seen:
                 continue
             seen.add(entry)
             paths.append(_absolute(entry, base))
-        return KubeconfigSource(KubeconfigOrigin.KUBECONFIG_ENV, tuple(paths), kube_value)
+            relative.extend(_if_relative(entry, paths[-1]))
+        return KubeconfigSource(
+            KubeconfigOrigin.KUBECONFIG_ENV, tuple(paths), kube_value, relative=tuple(relative)
+        )
     return KubeconfigSource(KubeconfigOrigin.DEFAULT, (home / ".kube" / "config",))
 
 

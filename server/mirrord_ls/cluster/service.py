@@ -20,6 +20,7 @@ from typing import Any
 
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
+from mirrord_ls.cluster import trust as trust_mod
 from mirrord_ls.cluster.api import ApiConnection, TransportError
 from mirrord_ls.cluster.discovery import Verdict, decide
 from mirrord_ls.cluster.targets import Listing, TargetLookup, list_names, lookup_target
@@ -228,6 +229,21 @@ class ClusterService:
         )
         facts.kubeconfig_files = source.paths
         facts.kubeconfig_origin = source.origin.value
+        # sec hook (issue 16): a kubeconfig from an untrusted workspace is not used at all.
+        # The trust roots: the workspace folders and the folder the config belongs to.
+        roots = (
+            *workspace_folders,
+            trust_mod.workspace_root_of(config_path, home) if config_path else None,
+        )
+        untrusted = trust_mod.kubeconfig_trust(source, roots, trusted=trusted, home=home)
+        if untrusted is not None:
+            facts.watched = source.paths
+            field_path = (
+                [("kubeconfig",)] if source.origin is kc.KubeconfigOrigin.CONFIG_FIELD else []
+            )
+            span = _anchor(analysis, *field_path, ("operator",), ("kube_context",))
+            add("untrusted-kubeconfig", "information", span, untrusted.message)
+            return result
         merged = await asyncio.to_thread(self._load_merged, source)
         facts.watched = merged.watched_files()
         facts.contexts = tuple(sorted(merged.contexts))
@@ -317,9 +333,7 @@ class ClusterService:
         facts.user = resolved.user_name
         facts.identity = resolved.identity
         facts.resolved = resolved
-        trust = creds_mod.TrustPolicy.for_workspace(
-            [p for p in workspace_folders], source, trusted=trusted
-        )
+        trust = creds_mod.TrustPolicy.for_workspace(roots, source, trusted=trusted, home=home)
         facts.trust = trust
         verdict_anchor = _anchor(analysis, ("operator",), ("kube_context",), ("kubeconfig",))
         target, target_path = target_from_config(analysis.value(("target",)))
@@ -331,7 +345,20 @@ class ClusterService:
             target = None
         elif isinstance(target, Target) and target.kind == "targetless":
             target = None
-        facts.target = target
+        # sec hook (issue 16): a templated target may hold the environment (get_env); in an
+        # untrusted workspace it is judged here but never sent in a request.
+        send_target = True
+        if target is not None and not trusted and trust_mod.templated_value(analysis, ("target",)):
+            send_target = False
+            add(
+                "untrusted-template",
+                "information",
+                target_span,
+                "The target comes from a template rendered with this machine's environment;"
+                " in an untrusted workspace mirrord-ls does not send it to the cluster, so"
+                f" whether it exists was not checked. {trust_mod.TRUST_HINT} to check it.",
+            )
+        facts.target = target if send_target else None
         if target is not None and target.needs_operator and setting.value is False:
             add(
                 "target-requires-operator",
@@ -377,7 +404,7 @@ class ClusterService:
                     f"A {target.kind} target needs the mirrord operator, which is not installed"
                     f" in context {resolved.context_name}.",
                 )
-        if target is None:
+        if target is None or not send_target:
             return result
         try:
             lookup = await self.lookup(resolved, target, trust, env, force=force)
@@ -680,6 +707,7 @@ def check_cluster_many(
     trusted: bool,
     workspace: Path,
     timeout: float = 10.0,
+    trust_roots: tuple[Path, ...] = (),
 ) -> list[list[Finding]]:
     """For `check`: every config's cluster findings, sharing one cache (one check per identity)."""
 
@@ -692,7 +720,9 @@ def check_cluster_many(
                         analysis,
                         config_path=path,
                         workspace_folder=workspace,
-                        workspace_folders=(workspace,),
+                        # sec hook (issue 16): trust is judged by where each config lives
+                        # (and the folders given to `check`), never by the current folder.
+                        workspace_folders=trust_roots,
                         env=env,
                         trusted=trusted,
                     )
