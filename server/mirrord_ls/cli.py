@@ -133,6 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # sec hook (issue 16): every log line, of every library, passes the redaction.
+    from mirrord_ls.redact import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     command = args.command or "serve"
     if command == "serve":
         from mirrord_ls.server import server

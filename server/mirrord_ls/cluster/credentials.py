@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mirrord_ls.cluster.kubeconfig import (
+    MATERIAL_LIMIT,
     ExecConfig,
     ResolvedCluster,
     Secret,
@@ -40,10 +41,13 @@ from mirrord_ls.cluster.kubeconfig import (
     UserEntry,
 )
 from mirrord_ls.cluster.trust import TRUST_HINT, TrustPolicy
+from mirrord_ls.fs import FileReadError, read_regular
+from mirrord_ls.redact import redact
 
 __all__ = [
     "ClientCertificate",
     "CredentialError",
+    "CredentialProvider",
     "ExecCredentialCache",
     "ExecPluginError",
     "ExecPluginFailed",
@@ -85,14 +89,10 @@ _EXEC_API_VERSIONS = (
 
 @dataclass(frozen=True)
 class ClientCertificate:
-    """A TLS client identity, as files (kubeconfig paths) or PEM data (inline or from exec).
+    """A TLS client identity as PEM data (inline, read from the kubeconfig's files, or from an
+    exec plugin). Python's ``ssl`` loads certificate chains only from files: see
+    ``cluster/tls.py`` for how the data reaches it."""
 
-    Python's ``ssl`` loads certificate chains only from files, so a caller holding data must
-    write it to a private temporary file.
-    """
-
-    cert_file: Path | None = None
-    key_file: Path | None = None
     cert_data: SecretBytes | None = None
     key_data: SecretBytes | None = None
 
@@ -223,65 +223,8 @@ class ExecPluginInvalidOutput(ExecPluginError):
 # Scrubbing
 # ---------------------------------------------------------------------------------------------
 
-_PEM_RE = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.DOTALL)
-_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
-_KEY_VALUE_RE = re.compile(
-    r"""(?ix)
-    (?P<key>["']?
-     [\w.-]*?(?:token|passw(?:or)?d|pwd|secret|api[_-]?key|access[_-]?key|credential|
-              authorization|cookie|session)[\w.-]*
-     ["']?)
-    (?P<sep>\s*[:=]\s*)
-    (?P<quote>["']?)
-    (?P<value>[^\s"',;&}]+)
-    """
-)
-# "token abc..." with no separator ("refreshing token <value>"): a long unbroken value after the
-# word is a credential; prose ("token expired", "token for user x") has short words there.
-_SPACED_VALUE_RE = re.compile(
-    r"(?i)\b(token|password|passwd|secret|api[_-]?key)(\s+)(?![/.~])([A-Za-z0-9._~+/=-]{16,})"
-)
-_LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
-_REDACTED = "[REDACTED]"
-
-
-def _looks_random(run: str) -> bool:
-    # Long runs of base64/hex alphabet are secrets when they mix character classes; this spares
-    # words, paths and dashed names (which are single-case letters without digits).
-    core = run.strip("=")
-    if len(core) >= 32 and re.fullmatch(r"[0-9a-fA-F]+", core):
-        return True
-    has_digit = any(c.isdigit() for c in core)
-    has_upper = any(c.isupper() for c in core)
-    has_lower = any(c.islower() for c in core)
-    return has_digit and has_upper and has_lower
-
-
-def _redact_key_value(match: re.Match[str]) -> str:
-    value = match.group("value")
-    # "token=x" is always a value; after a colon, prose is common ("credentials: the session
-    # expired"), so only quoted, digit-bearing or long values count as secrets there.
-    secret = (
-        "=" in match.group("sep")
-        or bool(match.group("quote"))
-        or any(c.isdigit() for c in value)
-        or len(value) >= 20
-    )
-    if not secret:
-        return match.group(0)
-    return f"{match.group('key')}{match.group('sep')}{match.group('quote')}{_REDACTED}"
-
-
-def scrub_secrets(text: str) -> str:
-    """Remove what looks like a credential: PEM blocks, JWTs, bearer/basic values,
-    ``token=...``/``password: ...`` values, and long random-looking base64/hex strings."""
-    text = _PEM_RE.sub("[REDACTED PEM BLOCK]", text)
-    text = _JWT_RE.sub(_REDACTED, text)
-    text = _BEARER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
-    text = _KEY_VALUE_RE.sub(_redact_key_value, text)
-    text = _SPACED_VALUE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
-    return _LONG_RUN_RE.sub(lambda m: _REDACTED if _looks_random(m.group(0)) else m.group(0), text)
+# One redaction for everything the server shows: see mirrord_ls.redact.
+scrub_secrets = redact
 
 
 def _trim_stderr(raw: bytes) -> str:
@@ -327,7 +270,7 @@ def build_exec_info(exec_config: ExecConfig, cluster: ResolvedCluster | None) ->
             ca_data = ca.data
         elif ca is not None and ca.file is not None:
             with contextlib.suppress(OSError):
-                ca_data = ca.file.read_bytes()
+                ca_data = read_regular(ca.file, MATERIAL_LIMIT)
         if ca_data is not None:
             info["certificate-authority-data"] = base64.b64encode(ca_data).decode()
         if cluster.proxy_url:
@@ -600,11 +543,10 @@ class ExecCredentialCache:
 
 def _read_file(path: Path, error: Callable[[Path, str], CredentialError]) -> bytes:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise error(path, "file not found") from None
-    except OSError as exc:
-        raise error(path, exc.strerror or str(exc)) from None
+        # Regular files only, size-capped: a FIFO or /dev/zero never hangs or fills memory.
+        return read_regular(path, MATERIAL_LIMIT)
+    except FileReadError as exc:
+        raise error(path, exc.reason) from None
 
 
 async def get_credentials(
@@ -642,15 +584,15 @@ async def get_credentials(
     )
     client_cert: ClientCertificate | None = None
     if user.client_certificate_data or user.client_certificate:
-        client_cert = ClientCertificate(
-            cert_file=None if user.client_certificate_data else user.client_certificate,
-            key_file=None if user.client_key_data else user.client_key,
-            cert_data=user.client_certificate_data,
-            key_data=user.client_key_data,
-        )
-        for path in (client_cert.cert_file, client_cert.key_file):
-            if path is not None and not path.is_file():
-                raise CertificateFileError(path, "file not found")
+        # Files are read here (regular files only, capped), never handed to the TLS layer by
+        # path: a FIFO or /dev/zero would hang or exhaust it, and a replaced file is noticed.
+        cert = user.client_certificate_data
+        if cert is None and user.client_certificate is not None:
+            cert = SecretBytes(_read_file(user.client_certificate, CertificateFileError))
+        key = user.client_key_data
+        if key is None and user.client_key is not None:
+            key = SecretBytes(_read_file(user.client_key, CertificateFileError))
+        client_cert = ClientCertificate(cert_data=cert, key_data=key)
     if user.auth_provider is not None:
         raise UnsupportedAuthProvider(user.auth_provider.name, user.name)
     if user.username and user.password:
@@ -727,3 +669,111 @@ async def _exec_cached(
         )
         cache.store(exec_config, cluster, creds)
         return creds
+
+
+# ---------------------------------------------------------------------------------------------
+# A provider, consulted before each request
+# ---------------------------------------------------------------------------------------------
+
+
+def _stamp(paths: tuple[Path, ...]) -> tuple[object, ...]:
+    out: list[object] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def fingerprint(creds: RequestCredentials) -> str:
+    """A digest of the credential material (never the material), to tell two apart."""
+    digest = hashlib.sha256()
+    cert = creds.client_certificate
+    for part in (
+        creds.token.reveal().encode() if creds.token else b"",
+        (creds.username or "").encode(),
+        creds.password.reveal().encode() if creds.password else b"",
+        cert.cert_data.reveal() if cert and cert.cert_data else b"",
+        cert.key_data.reveal() if cert and cert.key_data else b"",
+    ):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+class CredentialProvider:
+    """The credentials of one cluster identity, consulted before every request.
+
+    Not headers baked into a cached connection (issue 11): the last credentials serve until
+    they are about to expire (``expirationTimestamp`` of an exec plugin, minus a margin), a
+    file they were read from changes (a rotated ``tokenFile``, a renewed client key), or the
+    cluster answers 401 to them; then they are fetched again, and a request that met the 401
+    is retried once with the fresh ones, as gtsystem/lightkube's ``ExecAuth`` re-runs its
+    plugin on a 401 (``lightkube/config/client_adapter.py``, ``async_auth_flow``).
+    """
+
+    def __init__(
+        self,
+        cluster: ResolvedCluster,
+        *,
+        trust: TrustPolicy,
+        cache: ExecCredentialCache | None = None,
+        base_env: Mapping[str, str] | None = None,
+        exec_timeout: float = DEFAULT_EXEC_TIMEOUT,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refresh_margin: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.cluster = cluster
+        self._trust = trust
+        self._cache = cache
+        self._base_env = base_env
+        self._exec_timeout = exec_timeout
+        self._clock = clock
+        self._margin = refresh_margin
+        self._creds: RequestCredentials | None = None
+        self._stamp: tuple[object, ...] = ()
+        self._lock = asyncio.Lock()
+        user = cluster.credentials
+        self._files: tuple[Path, ...] = user.referenced_files() if user is not None else ()
+        self.fetches = 0
+        """How many times credentials were obtained (tests read it)."""
+
+    def _stale(self, creds: RequestCredentials) -> bool:
+        expires = creds.expires_at
+        if expires is not None and expires - self._margin <= self._clock():
+            return True
+        return _stamp(self._files) != self._stamp
+
+    async def _fetch(self) -> RequestCredentials:
+        stamp = _stamp(self._files)  # before reading: a change while reading shows next time
+        creds = await get_credentials(
+            self.cluster,
+            trust=self._trust,
+            cache=self._cache,
+            exec_timeout=self._exec_timeout,
+            base_env=self._base_env,
+        )
+        self.fetches += 1
+        self._creds, self._stamp = creds, stamp
+        return creds
+
+    async def current(self) -> RequestCredentials:
+        """The credentials to send now (fetched when missing, expiring or changed on disk)."""
+        async with self._lock:
+            creds = self._creds
+            if creds is None or self._stale(creds):
+                creds = await self._fetch()
+            return creds
+
+    async def after_unauthorized(self, used: RequestCredentials) -> RequestCredentials | None:
+        """Fresh credentials after the cluster refused ``used`` (401), or ``None`` when fetching
+        again yields the same material (a static token: retrying would only repeat the 401)."""
+        async with self._lock:
+            if self._creds is not None and fingerprint(self._creds) != fingerprint(used):
+                return self._creds  # another request already refreshed them
+            user = self.cluster.credentials
+            if self._cache is not None and user is not None and user.exec is not None:
+                self._cache.invalidate(user.exec)
+            fresh = await self._fetch()
+            return None if fingerprint(fresh) == fingerprint(used) else fresh

@@ -37,6 +37,8 @@ from typing import Generic, TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from mirrord_ls.fs import FileReadError, MiB, read_regular
+
 __all__ = [
     "AuthProviderConfig",
     "CertificateAuthority",
@@ -85,6 +87,10 @@ MIRRORD_OPERATOR_ENABLE = "MIRRORD_OPERATOR_ENABLE"
 KUBECONFIG = "KUBECONFIG"
 
 DEFAULT_NAMESPACE = "default"
+KUBECONFIG_LIMIT = 16 * MiB
+"""The largest kubeconfig read (kubectl has no limit; real ones are kilobytes)."""
+MATERIAL_LIMIT = 1 * MiB
+"""The largest token, certificate, key or CA file read."""
 
 _EXEC_API_WITH_DEFAULT_INTERACTIVE = (
     "client.authentication.k8s.io/v1beta1",
@@ -852,17 +858,16 @@ def load_kubeconfig_file(
     """
     if text is None:
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return KubeconfigError(KubeconfigErrorKind.NOT_FOUND, path, "file not found")
-        except IsADirectoryError:
-            return KubeconfigError(
-                KubeconfigErrorKind.UNREADABLE, path, "is a folder, not a kubeconfig file"
-            )
-        except OSError as exc:
-            return KubeconfigError(
-                KubeconfigErrorKind.UNREADABLE, path, f"cannot read: {exc.strerror or exc}"
-            )
+            # Regular files only, size-capped: a FIFO or /dev/zero never hangs or fills memory.
+            raw = read_regular(path, KUBECONFIG_LIMIT)
+        except FileReadError as exc:
+            if exc.reason == "file not found":
+                return KubeconfigError(KubeconfigErrorKind.NOT_FOUND, path, "file not found")
+            if "folder" in exc.reason:
+                return KubeconfigError(
+                    KubeconfigErrorKind.UNREADABLE, path, "is a folder, not a kubeconfig file"
+                )
+            return KubeconfigError(KubeconfigErrorKind.UNREADABLE, path, f"cannot read: {exc}")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -1096,7 +1101,7 @@ def _trust_fingerprint(cluster: ClusterEntry) -> str:
         # Fingerprint the content so a replaced CA file yields a new key; an unreadable file
         # is keyed by its path (the request will fail and say why).
         try:
-            ca = _fingerprint_bytes(cluster.certificate_authority.read_bytes())
+            ca = _fingerprint_bytes(read_regular(cluster.certificate_authority, MATERIAL_LIMIT))
         except OSError:
             ca = f"file:{cluster.certificate_authority}"
     return _digest(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mirrord_ls import redact
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
 from mirrord_ls.cluster import trust as trust_mod
@@ -32,7 +33,6 @@ RBAC_DOCS = "https://metalbear.com/mirrord/docs/managing-mirrord/roles/"
 POSITIVE_TTL = 300.0
 ERROR_TTL = 30.0
 TRANSIENT_TTL = (5.0, 60.0)  # first and longest backoff for passing failures
-MAX_CONCURRENT_CHECKS = 4  # a workspace with many contexts never storms API servers
 MAX_TARGET_ENTRIES = 512
 MAX_IDENTITIES = 128
 # What mirrord needs to run without the operator (it creates the agent itself).
@@ -109,7 +109,6 @@ class ClusterService:
         self._connections: dict[kc.ClusterIdentity, ApiConnection] = {}
         self._exec_cache = creds_mod.ExecCredentialCache()
         self._merged: dict[tuple[Any, ...], kc.MergedKubeconfig] = {}
-        self._concurrency = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
         self._targets: dict[tuple[Any, ...], tuple[TargetLookup, float]] = {}
         self._listings: dict[tuple[Any, ...], tuple[Listing, float]] = {}
         self._perms: dict[tuple[Any, ...], tuple[list[tuple[str, bool | None]], float]] = {}
@@ -328,7 +327,7 @@ class ClusterService:
                 ),
             )
         facts.context = resolved.context_name
-        facts.server = resolved.server
+        facts.server = redact.url(resolved.server)  # sec hook: never a user:pw@ shown
         facts.namespace = resolved.namespace
         facts.user = resolved.user_name
         facts.identity = resolved.identity
@@ -426,12 +425,16 @@ class ClusterService:
             return conn
 
         async def create() -> ApiConnection:
-            credentials = await creds_mod.get_credentials(
+            # sec hook (issue 11, bug 2): credentials are a provider the connection consults
+            # before each request (expiry, a changed token file, a 401), fetched once here
+            # so that a credential problem is reported before any request.
+            provider = creds_mod.CredentialProvider(
                 resolved, trust=trust, cache=self._exec_cache, base_env=env
             )
             made = ApiConnection(
-                resolved, credentials, accept_invalid_certificates=resolved.insecure_skip_tls_verify
+                resolved, provider, accept_invalid_certificates=resolved.insecure_skip_tls_verify
             )
+            await made.credentials()
             self._connections[identity] = made
             while len(self._connections) > MAX_IDENTITIES:
                 self._connections.pop(next(iter(self._connections))).close()
@@ -457,8 +460,9 @@ class ClusterService:
 
         async def fetch() -> TargetLookup:
             conn = await self.connection(resolved, trust, env)
-            async with self._concurrency:
-                result = await lookup_target(conn.request, target, namespace, self.timeout)
+            # sec hook (issue 16): no process-wide limit here; each connection is a bulkhead
+            # of its own (cluster/api.py), so a slow cluster never starves the others.
+            result = await lookup_target(conn.request, target, namespace, self.timeout)
             ttl = ERROR_TTL if result.kind == "error" else POSITIVE_TTL
             self._targets[key] = (result, time.monotonic() + ttl)
             while len(self._targets) > MAX_TARGET_ENTRIES:
@@ -594,14 +598,14 @@ class ClusterService:
     ) -> Verdict:
         identity = resolved.identity
         conn = await self.connection(resolved, trust, env)
-        async with self._concurrency:
-            self.checks_run += 1
-            verdict = await decide(
-                conn.request,
-                setting,
-                timeout=self.timeout,
-                has_credentials=conn.has_credentials,
-            )
+        # sec hook (issue 16): bulkheads per identity live in the connection (cluster/api.py).
+        self.checks_run += 1
+        verdict = await decide(
+            conn.request,
+            setting,
+            timeout=self.timeout,
+            has_credentials=conn.has_credentials,
+        )
         if verdict.kind == "auth-failed":
             self._exec_cache.invalidate()  # maybe expired exec credentials: fetch anew
         self._store(identity, verdict)
@@ -615,10 +619,11 @@ def verdict_finding(
     span: tuple[int, int],
 ) -> Finding | None:
     """The diagnostic for a verdict, worded by what mirrord will do with this setting."""
-    where = f'context "{resolved.context_name}" ({resolved.server})'
+    server = redact.url(resolved.server)  # sec hook: never a user:pw@ shown
+    where = f'context "{resolved.context_name}" ({server})'
     data = {
         "context": resolved.context_name,
-        "server": resolved.server,
+        "server": server,
         "checkedAt": verdict.checked_at.isoformat(timespec="seconds"),
         "verdict": verdict.kind,
     }

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -80,23 +80,36 @@ def workspace_root_of(config_path: Path, home: Path | None = None) -> Path:
     return folder
 
 
-def user_owned(path: Path, home: Path | None) -> bool:
-    """A file whose real path lies under ``~/.kube``: the user's own, whatever the workspace."""
-    if home is None:
-        return False
-    return _real(path).is_relative_to(_real(home / ".kube"))
+@dataclass(frozen=True)
+class _Roots:
+    """Workspace folders as written and as resolved, and the user's own ``~/.kube``
+    (resolved once per decision, not once per file)."""
 
+    lexical: tuple[Path, ...]
+    real: tuple[Path, ...]
+    kube: Path | None
 
-def _inside(path: Path, roots: Iterable[Path]) -> tuple[Path, bool] | None:
-    """The root ``path`` lies in, and whether only its real path does (a symlink into it)."""
-    lexical, real = _lexical(path), _real(path)
-    for root in roots:
-        if lexical.is_relative_to(_lexical(root)):
-            return root, False
-    for root in roots:
-        if real.is_relative_to(_real(root)):
-            return root, True
-    return None
+    @classmethod
+    def of(cls, roots: Iterable[Path], home: Path | None) -> _Roots:
+        lexical = tuple(_lexical(r) for r in roots)
+        kube = _real(home / ".kube") if home is not None else None
+        return cls(lexical, tuple(_real(r) for r in lexical), kube)
+
+    def user_owned(self, real: Path) -> bool:
+        """A file whose real path lies under ``~/.kube``: the user's own, whatever the
+        workspace."""
+        return self.kube is not None and real.is_relative_to(self.kube)
+
+    def inside(self, path: Path, real: Path) -> tuple[Path, bool] | None:
+        """The root ``path`` lies in, and whether only its real path does (a symlink)."""
+        lexical = _lexical(path)
+        for root in self.lexical:
+            if lexical.is_relative_to(root):
+                return root, False
+        for root, real_root in zip(self.lexical, self.real, strict=True):
+            if real.is_relative_to(real_root):
+                return root, True
+        return None
 
 
 @dataclass(frozen=True)
@@ -141,12 +154,15 @@ def kubeconfig_trust(
     """
     if trusted:
         return None
-    roots = _unique(workspace_folders)
+    roots = _Roots.of(_unique(workspace_folders), home)
     relative = set(source.relative)
     for path in source.paths:
-        if not os.path.lexists(path) or user_owned(path, home):
+        if not os.path.lexists(path):
             continue
-        inside = _inside(path, roots)
+        real = _real(path)
+        if roots.user_owned(real):
+            continue
+        inside = roots.inside(path, real)
         if inside is not None:
             root, via_link = inside
             reason = (
@@ -192,6 +208,10 @@ class TrustPolicy:
     untrusted_files: tuple[Path, ...] = ()
     trusted: bool = False
     home: Path | None = None
+    _roots: _Roots = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_roots", _Roots.of(self.untrusted_roots, self.home))
 
     @classmethod
     def for_workspace(
@@ -210,9 +230,10 @@ class TrustPolicy:
 
     def allows_reading(self, kubeconfig: Path) -> bool:
         """May files this kubeconfig names be read and its cluster be asked?"""
-        if self.trusted or user_owned(kubeconfig, self.home):
+        if self.trusted:
             return True
-        return _inside(kubeconfig, self.untrusted_roots) is None
+        real = _real(kubeconfig)
+        return self._roots.user_owned(real) or self._roots.inside(kubeconfig, real) is None
 
     def allows(self, kubeconfig: Path) -> bool:
         """May this kubeconfig's exec plugin run?"""
