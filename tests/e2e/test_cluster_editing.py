@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -207,7 +208,7 @@ async def test_operator_not_installed_fixes_and_role_binding(
         assert result["user"] == "bob"
         assert "kind: ClusterRoleBinding" in result["yaml"]
         assert "name: mirrord-operator-user\n" in result["yaml"]
-        assert 'name: "bob"' in result["yaml"]
+        assert yaml.safe_load(result["yaml"])["subjects"][0]["name"] == "bob"
         assert lsp.shown_documents and lsp.shown_documents[-1].uri.endswith(".yaml")
 
 
