@@ -40,6 +40,12 @@ from mirrord_ls.cluster.kubeconfig import (
     SecretBytes,
     UserEntry,
 )
+from mirrord_ls.cluster.plugin_process import (
+    guarded_argv,
+    plugin_cwd,
+    resolve_program,
+    runnable_file,
+)
 from mirrord_ls.cluster.trust import TRUST_HINT, TrustPolicy
 from mirrord_ls.fs import FileReadError, read_regular
 from mirrord_ls.redact import redact
@@ -349,16 +355,20 @@ def _parse_exec_output(exec_config: ExecConfig, stdout: bytes, stderr: str) -> R
     )
 
 
-def _kill(process: asyncio.subprocess.Process) -> None:
+def _kill(process: asyncio.subprocess.Process, *, hard: bool = False) -> None:
     if process.returncode is not None:
         return
-    # The plugin may be a script whose children hold our pipes open: kill its whole group
-    # (it was started in a session of its own), not just the direct child.
-    if sys.platform != "win32":
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+    if sys.platform == "win32":
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        return
+    # The guard (plugin_process.GUARD) kills the plugin's whole group on SIGTERM, since a
+    # script's children may hold our pipes open, and reaps it. Hard: the guard's own group.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if hard:
             os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        process.kill()
+        else:
+            os.kill(process.pid, signal.SIGTERM)
 
 
 async def _read_bounded(
@@ -387,13 +397,17 @@ async def run_exec_plugin(
     max_output: int = DEFAULT_MAX_OUTPUT,
     base_env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    trust: TrustPolicy | None = None,
 ) -> RequestCredentials:
     """Run an exec credential plugin once and parse its ``ExecCredential``.
 
     Environment: ``base_env`` (default: this process's) plus the plugin's ``env`` entries plus
     ``KUBERNETES_EXEC_INFO``. No stdin; killed after ``exec_timeout`` seconds or on cancellation;
-    more than ``max_output`` bytes on stdout is an error. Trust is not checked here: see
-    :func:`check_exec_trust` / :func:`get_credentials`.
+    more than ``max_output`` bytes on stdout is an error. Whether the kubeconfig may name a
+    plugin is checked by :func:`check_exec_trust` / :func:`get_credentials`; here ``trust``
+    keeps the program's lookup out of the workspace, and the working folder is
+    ``cwd`` or :func:`~.plugin_process.plugin_cwd`. A guard process kills the plugin and its
+    children when the server dies (see ``plugin_process.py``).
     """
     program = exec_config.command
     if exec_config.api_version not in _EXEC_API_VERSIONS:
@@ -402,18 +416,32 @@ async def run_exec_plugin(
             f"cannot be used: its apiVersion {exec_config.api_version!r} is not one of "
             + ", ".join(_EXEC_API_VERSIONS),
         )
-    env = dict(os.environ if base_env is None else base_env)
+    parent_env = dict(os.environ if base_env is None else base_env)
+    env = dict(parent_env)
     env.update({var.name: var.value for var in exec_config.env})
     env["KUBERNETES_EXEC_INFO"] = json.dumps(build_exec_info(exec_config, cluster))
+    # As client-go, the program is looked up on the server's own PATH (not the plugin's env).
+    path, refused = resolve_program(program, parent_env, trust)
+    if path is None:
+        if refused is not None:
+            raise ExecPluginError(program, f"was not run: {refused}")
+        raise ExecPluginNotFound(program, exec_config.install_hint)
+    runnable = runnable_file(path)
+    if runnable is not None:
+        if runnable == "missing":
+            raise ExecPluginNotFound(program, exec_config.install_hint)
+        raise ExecPluginError(program, f"cannot be run ({runnable})")
+    argv = [path, *exec_config.args]
+    if sys.platform != "win32":
+        argv = guarded_argv(path, exec_config.args)
     try:
         process = await asyncio.create_subprocess_exec(
-            program,
-            *exec_config.args,
+            *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
-            cwd=cwd,
+            cwd=cwd if cwd is not None else plugin_cwd(trust, parent_env),
             start_new_session=sys.platform != "win32",
         )
     except FileNotFoundError:
@@ -479,6 +507,7 @@ async def _stop(
     finally:
         for task in pending:
             task.cancel()
+        _kill(process, hard=True)  # a guard that did not go within the grace
     if stderr_task.done() and not stderr_task.cancelled() and stderr_task.exception() is None:
         return stderr_task.result()[0]
     return b""
@@ -623,7 +652,9 @@ async def get_credentials(
         )
     if user.exec is not None:
         check_exec_trust(user, trust)
-        creds = await _exec_cached(user.exec, cluster, cache, exec_timeout, max_output, base_env)
+        creds = await _exec_cached(
+            user.exec, cluster, cache, exec_timeout, max_output, base_env, trust
+        )
         return replace(
             base,
             token=creds.token,
@@ -647,6 +678,7 @@ async def _exec_cached(
     exec_timeout: float,
     max_output: int,
     base_env: Mapping[str, str] | None,
+    trust: TrustPolicy,
 ) -> RequestCredentials:
     if cache is None:
         return await run_exec_plugin(
@@ -655,6 +687,7 @@ async def _exec_cached(
             exec_timeout=exec_timeout,
             max_output=max_output,
             base_env=base_env,
+            trust=trust,
         )
     async with cache.lock_for(exec_config, cluster):
         cached = cache.lookup(exec_config, cluster)
@@ -666,6 +699,7 @@ async def _exec_cached(
             exec_timeout=exec_timeout,
             max_output=max_output,
             base_env=base_env,
+            trust=trust,
         )
         cache.store(exec_config, cluster, creds)
         return creds

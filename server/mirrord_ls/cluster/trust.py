@@ -235,6 +235,10 @@ class TrustPolicy:
         real = _real(kubeconfig)
         return self._roots.user_owned(real) or self._roots.inside(kubeconfig, real) is None
 
+    def in_workspace(self, path: Path) -> bool:
+        """Does ``path`` lie in (or link into) a workspace folder, trusted or not?"""
+        return self._roots.inside(path, _real(path)) is not None
+
     def allows(self, kubeconfig: Path) -> bool:
         """May this kubeconfig's exec plugin run?"""
         if self.trusted:
