@@ -31,6 +31,7 @@ from mirrord_ls.fs import FileReadError, read_regular
 __all__ = ["TlsMaterialError", "client_context", "remove_stale_folders"]
 
 FOLDER_PREFIX = "mirrord-ls-tls-"
+_STALE_SWEPT = False
 
 
 class TlsMaterialError(Exception):
@@ -87,6 +88,10 @@ def _as_paths(cert: bytes, key: bytes | None, folder_root: Path | None) -> Itera
         finally:
             for fd in fds:
                 os.close(fd)
+    global _STALE_SWEPT
+    if not _STALE_SWEPT:  # a folder left by a process killed mid-load: gone before we add one
+        _STALE_SWEPT = True
+        remove_stale_folders(folder_root)
     folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=folder_root)
     try:
         os.chmod(folder, 0o700)
