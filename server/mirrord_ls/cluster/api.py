@@ -240,6 +240,7 @@ class ApiConnection:
         )
         self._insecure = accept_invalid_certificates
         self._base = _without_userinfo(cluster.server.rstrip("/"))
+        self._https = urlsplit(self._base).scheme == "https"
         self._proxy = cluster.proxy_url
         self._bulkhead: asyncio.Semaphore | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -287,7 +288,7 @@ class ApiConnection:
             if (ready := current()) is not None:
                 return ready
             tls: ssl.SSLContext | bool = False
-            if urlsplit(self._base).scheme == "https":
+            if self._https:
                 try:
                     # Off the loop: loading the system's roots takes a while on a busy machine.
                     tls = await asyncio.to_thread(
@@ -329,7 +330,7 @@ class ApiConnection:
             headers=headers,
             allow_redirects=False,
             proxy=self._proxy,
-            server_hostname=self.cluster.tls_server_name or None,
+            server_hostname=(self.cluster.tls_server_name or None) if self._https else None,
         ) as raw:
             data = bytearray()
             while len(data) <= MAX_BODY:
@@ -348,7 +349,9 @@ class ApiConnection:
         self.log.requests += 1
         self.log.paths.append(f"{method} {path}")
         if self._proxy and not urlsplit(self._proxy).scheme.startswith("http"):
-            raise TransportError("proxy", "only http:// and https:// proxies are supported")
+            raise TransportError(
+                "proxy", "mirrord-ls can use only http:// and https:// proxies (proxy-url)"
+            )
         if self._bulkhead is None:
             self._bulkhead = asyncio.Semaphore(self.limits.in_flight)
         creds = await self.credentials()  # an exec plugin has its own timeout
