@@ -88,3 +88,14 @@ async def test_a_home_folder_workspace_runs_the_plugin_elsewhere(
     trust = TrustPolicy(untrusted_roots=(layout["home"],), home=layout["home"])
     await run(layout, str(layout["tools"]), trust)
     assert layout["mark-tools"].read_text().strip() == TEMP
+
+
+async def test_a_path_command_into_the_workspace_is_refused(layout: dict[str, Path]) -> None:
+    """A user's kubeconfig whose relative `command` ("../ws/bin/get-token") lands in it."""
+    with pytest.raises(ExecPluginError, match="inside the workspace"):
+        await run_exec_plugin(
+            ExecConfig(command=str(layout["ws"] / "bin" / "get-token"), api_version=V1),
+            base_env={"PATH": "", "HOME": str(layout["home"])},
+            trust=untrusted(layout),
+        )
+    assert not layout["mark-ws-bin"].exists()
