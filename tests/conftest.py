@@ -44,8 +44,12 @@ def reference_schema() -> Path:
 
 
 @pytest.fixture
-def clusters(tmp_path: Path) -> Iterator[DemoClusters]:
-    """Loopback API servers, one kube context per scenario of the decision table."""
-    (tmp_path / "kube").mkdir()
-    with start_demo_clusters(tmp_path / "kube" / "config", tls_failures=True) as demo:
+def clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoClusters]:
+    """Loopback API servers, one kube context per scenario of the decision table.
+
+    The kubeconfig lives outside `tmp_path`, which tests use as their workspace: a kubeconfig
+    inside an untrusted workspace is, rightly, not used.
+    """
+    folder = tmp_path_factory.mktemp("kube")
+    with start_demo_clusters(folder / "config", tls_failures=True) as demo:
         yield demo

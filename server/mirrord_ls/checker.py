@@ -80,6 +80,7 @@ def check_files(
     cluster: bool = True,
     trust_workspace: bool = False,
     timeout: float = 10.0,
+    trust_roots: tuple[Path, ...] = (),
 ) -> tuple[list[FileResult], str, list[str]]:
     schema, notes = pick_schema(schema_location)
     env = dict(os.environ)
@@ -122,6 +123,7 @@ def check_files(
             trusted=trust_workspace,
             workspace=Path.cwd(),
             timeout=timeout,
+            trust_roots=trust_roots,  # the folders given to `check` (and each file's own)
         )
         for (result, analysis, findings), more in zip(analyses, extra, strict=True):
             findings.extend(more)

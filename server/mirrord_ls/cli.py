@@ -100,6 +100,9 @@ def run_check(args: argparse.Namespace, out: Any = None) -> int:
         schema_location=args.schema,
         cluster=not args.no_cluster,
         trust_workspace=args.trust_workspace,
+        # folders given on the command line are workspaces (each file's
+        # own root is added by the cluster check); the current folder is not.
+        trust_roots=tuple(Path(p).resolve() for p in args.paths if Path(p).is_dir()),
     )
     for note in notes:
         print(f"mirrord-ls: {note}", file=sys.stderr)
@@ -130,6 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # every log line, of every library, passes the redaction.
+    from mirrord_ls.redact import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     command = args.command or "serve"
     if command == "serve":
         from mirrord_ls.server import create_server

@@ -40,6 +40,8 @@ CODES: dict[str, str] = {
     "target-requires-operator": "This target kind needs the operator, which mirrord will not use.",
     "target-forbidden": "You may not read the target's workload, so it cannot be checked.",
     "untrusted-credential-plugin": "A workspace kubeconfig names a program mirrord-ls won't run.",
+    "untrusted-kubeconfig": "An untrusted workspace's kubeconfig: not read, no cluster asked.",
+    "untrusted-template": "A templated target in an untrusted workspace: not sent to the cluster.",
     # Without the operator: the agent mirrord creates itself (cluster/preflight/agent.py).
     "agent-forbidden": "RBAC denies a step of creating or reaching the agent, in its namespace.",
     "agent-namespace-not-found": "The namespace the agent Job would be created in does not exist.",

@@ -239,13 +239,18 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
         from mirrord_ls.features.cluster_hover import cluster_hover, oss_hover
 
         extra = cluster_hover(path, facts)
-        if path == ("agent", "namespace") and facts.resolved is not None and facts.trust:
+        # A templated namespace never leaves an untrusted workspace (issue 16).
+        from mirrord_ls.cluster.trust import templated_value
+
+        trust = facts.trust
+        sendable = trust is not None and (trust.trusted or not templated_value(analysis, path))
+        if path == ("agent", "namespace") and facts.resolved and trust is not None and sendable:
             namespace = analysis.value(path)
             if isinstance(namespace, str) and namespace:
                 try:
                     perms = await asyncio.wait_for(
                         ls.runs.cluster_service().oss_permissions(
-                            facts.resolved, namespace, facts.trust, dict(os.environ)
+                            facts.resolved, namespace, trust, dict(os.environ)
                         ),
                         OSS_HOVER_TIMEOUT,
                     )

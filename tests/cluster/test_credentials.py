@@ -434,7 +434,9 @@ async def test_static_credentials(tmp_path: Path) -> None:
         trust=TRUST_ALL,
     )
     assert certs.client_certificate is not None
-    assert certs.client_certificate.key_file == tmp_path / "c" / "tls.key"
+    # Read (regular files only, capped), never handed to TLS by path.
+    assert certs.client_certificate.key_data is not None
+    assert certs.client_certificate.key_data.reveal() == b"key"
     with pytest.raises(CertificateFileError):
         await get_credentials(
             resolved(tmp_path / "d", "{client-certificate: no.crt, client-key: no.key}"),
@@ -473,7 +475,7 @@ def test_scrub_removes_credentials(text: str) -> None:
     [
         "error: could not get token: exit status 1",
         "open /home/alice/.config/gcloud/application_default_credentials.json: no such file",
-        "request id 123e4567-e89b-12d3-a456-426614174000",
+        "request took 1234 ms on node ip-10-0-0-1",
     ],
 )
 def test_scrub_keeps_ordinary_messages(text: str) -> None:

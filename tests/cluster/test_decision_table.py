@@ -44,11 +44,12 @@ TABLE: list[tuple[str, bool | None, str | None, str | None]] = [
 
 
 def run_check(
-    config: Path, kubeconfig: Path, env_extra: dict[str, str] | None = None
+    config: Path, kubeconfig: Path, env_extra: dict[str, str] | None = None, trust: bool = False
 ) -> list[dict[str, Any]]:
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), **(env_extra or {})}
+    trusting = ["--trust-workspace"] if trust else []
     result = subprocess.run(
-        [sys.executable, "-m", "mirrord_ls", "check", str(config), "--format", "json"],
+        [sys.executable, "-m", "mirrord_ls", "check", str(config), "--format", "json", *trusting],
         capture_output=True,
         text=True,
         env=env,
@@ -158,7 +159,11 @@ def test_kubeconfig_field_relative_and_missing(clusters: DemoClusters, tmp_path:
     assert str(work / "nope" / "config") in diag["message"]
     relative = os.path.relpath(clusters.kubeconfig, work)
     config.write_text(json.dumps({"kubeconfig": relative, "kube_context": "healthy"}))
-    assert run_check(config, tmp_path / "not-this-one") == []
+    # A relative path is anchored where the workspace decides: used only when trusted.
+    (diag,) = run_check(config, tmp_path / "not-this-one")
+    assert diag["code"] == "untrusted-kubeconfig"
+    assert str(clusters.kubeconfig) in diag["message"]
+    assert run_check(config, tmp_path / "not-this-one", trust=True) == []
 
 
 def test_twenty_configs_on_one_context_cost_one_check(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -91,9 +92,11 @@ async def test_target_the_user_may_not_read(tmp_path: Path) -> None:
         server.add_user("carol")
         server.allow_mirrord_operator_user(users=["carol"])
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", current="loopback-carol")
-        config = tmp_path / "app-mirrord.json"
+        # The workspace is a folder of its own: a kubeconfig inside it would not be used.
+        (tmp_path / "ws").mkdir()
+        config = tmp_path / "ws" / "app-mirrord.json"
         config.write_text('{"target": "deployment/web"}')
-        async with lsp_session(tmp_path, env={"KUBECONFIG": str(kubeconfig)}) as lsp:
+        async with lsp_session(tmp_path / "ws", env={"KUBECONFIG": str(kubeconfig)}) as lsp:
             uri = open_document(lsp, config, "json")
             diags = await wait_for_diagnostics(lsp, uri, lambda d: codes(d) == ["target-forbidden"])
             assert "may not get deployments in namespace default" in diags[0].message
@@ -205,7 +208,7 @@ async def test_operator_not_installed_fixes_and_role_binding(
         assert result["user"] == "bob"
         assert "kind: ClusterRoleBinding" in result["yaml"]
         assert "name: mirrord-operator-user\n" in result["yaml"]
-        assert 'name: "bob"' in result["yaml"]
+        assert yaml.safe_load(result["yaml"])["subjects"][0]["name"] == "bob"
         assert lsp.shown_documents and lsp.shown_documents[-1].uri.endswith(".yaml")
 
 

@@ -1,9 +1,11 @@
 """Exec credential plugins and workspace trust, end to end over LSP and through `check`.
 
 A plugin that writes a marker file when run: from a kubeconfig inside the workspace it never
-runs by default (the user sees `untrusted-credential-plugin` naming the kubeconfig and the
-program); with the workspace trusted it runs and the check proceeds with its token. A
-kubeconfig in HOME (~/.kube/config) runs its plugin as kubectl would.
+runs by default (that kubeconfig is not used at all: `untrusted-kubeconfig`); from one outside
+the workspace that the workspace's config names, it does not run either (the user sees
+`untrusted-credential-plugin` naming the kubeconfig and the program); with the workspace
+trusted it runs and the check proceeds with its token. A kubeconfig in HOME
+(~/.kube/config) runs its plugin as kubectl would.
 """
 
 from __future__ import annotations
@@ -86,13 +88,32 @@ async def test_untrusted_workspace_never_runs_the_plugin(
     async with recorded_session(work) as rec:
         uri = rec.open(config)
         diags = await rec.diagnostics(
+            uri, lambda d: any(x.code == "untrusted-kubeconfig" for x in d)
+        )
+        (diag,) = [d for d in diags if d.code == "untrusted-kubeconfig"]
+        assert str(work / "kube" / "config") in diag.message
+        # A forced re-check and a workspace scan do not run it either.
+        await rec.command("mirrord-ls.recheck")
+    assert not marker.exists()
+
+
+async def test_config_named_kubeconfig_outside_never_runs_its_plugin(
+    clusters: DemoClusters, tmp_path: Path
+) -> None:
+    marker = tmp_path / "plugin-ran"
+    kubeconfig = write_plugin_kubeconfig(clusters, tmp_path / "elsewhere", marker)
+    work = tmp_path / "ws"
+    config = work / ".mirrord" / "mirrord.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"kubeconfig": str(kubeconfig), "operator": True}))
+    async with recorded_session(work) as rec:
+        uri = rec.open(config)
+        diags = await rec.diagnostics(
             uri, lambda d: any(x.code == "untrusted-credential-plugin" for x in d)
         )
         (diag,) = [d for d in diags if d.code == "untrusted-credential-plugin"]
-        assert str(work / "kube" / "config") in diag.message
+        assert str(kubeconfig) in diag.message
         assert "get-token" in diag.message
-        # A forced re-check and a workspace scan do not run it either.
-        await rec.command("mirrord-ls.recheck")
     assert not marker.exists()
 
 
@@ -110,7 +131,7 @@ def test_check_without_and_with_trust(clusters: DemoClusters, tmp_path: Path) ->
     work, config, marker = workspace_with_kubeconfig(clusters, tmp_path)
     result = run_check(str(config), "--format", "json", cwd=work)
     codes = [d["code"] for d in json.loads(result.stdout)[0]["diagnostics"]]
-    assert codes == ["untrusted-credential-plugin"], result.stdout
+    assert codes == ["untrusted-kubeconfig"], result.stdout
     assert not marker.exists()
     result = run_check(str(config), "--format", "json", "--trust-workspace", cwd=work)
     assert json.loads(result.stdout)[0]["diagnostics"] == [], result.stdout

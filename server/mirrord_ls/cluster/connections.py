@@ -33,12 +33,16 @@ class ConnectionPool:
             return conn
 
         async def create() -> ApiConnection:
-            credentials = await creds_mod.get_credentials(
+            # Credentials are a provider the connection consults before each request
+            # (expiry, a changed token file, a 401), fetched once here so that a
+            # credential problem is reported before any request.
+            provider = creds_mod.CredentialProvider(
                 resolved, trust=trust, cache=self.exec_cache, base_env=env
             )
             made = ApiConnection(
-                resolved, credentials, accept_invalid_certificates=resolved.insecure_skip_tls_verify
+                resolved, provider, accept_invalid_certificates=resolved.insecure_skip_tls_verify
             )
+            await made.credentials()
             self._connections[identity] = made
             while len(self._connections) > self.maxsize:
                 self._connections.pop(next(iter(self._connections))).close()

@@ -21,30 +21,39 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import os
-import re
 import signal
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mirrord_ls.cluster.kubeconfig import (
+    MATERIAL_LIMIT,
     ExecConfig,
-    KubeconfigOrigin,
-    KubeconfigSource,
     ResolvedCluster,
     Secret,
     SecretBytes,
     UserEntry,
 )
+from mirrord_ls.cluster.plugin_process import (
+    guarded_argv,
+    plugin_cwd,
+    resolve_program,
+    runnable_file,
+)
+from mirrord_ls.cluster.trust import TRUST_HINT, TrustPolicy
+from mirrord_ls.fs import FileReadError, read_regular
+from mirrord_ls.redact import redact
 
 __all__ = [
     "ClientCertificate",
     "CredentialError",
+    "CredentialProvider",
     "ExecCredentialCache",
     "ExecPluginError",
     "ExecPluginFailed",
@@ -56,6 +65,7 @@ __all__ = [
     "TrustPolicy",
     "UnsupportedAuthProvider",
     "UntrustedCredentialPlugin",
+    "UntrustedKubeconfigFiles",
     "build_exec_info",
     "check_exec_trust",
     "get_credentials",
@@ -85,14 +95,10 @@ _EXEC_API_VERSIONS = (
 
 @dataclass(frozen=True)
 class ClientCertificate:
-    """A TLS client identity, as files (kubeconfig paths) or PEM data (inline or from exec).
+    """A TLS client identity as PEM data (inline, read from the kubeconfig's files, or from an
+    exec plugin). Python's ``ssl`` loads certificate chains only from files: see
+    ``cluster/tls.py`` for how the data reaches it."""
 
-    Python's ``ssl`` loads certificate chains only from files, so a caller holding data must
-    write it to a private temporary file.
-    """
-
-    cert_file: Path | None = None
-    key_file: Path | None = None
     cert_data: SecretBytes | None = None
     key_data: SecretBytes | None = None
 
@@ -161,6 +167,17 @@ class UntrustedCredentialPlugin(CredentialError):
         )
 
 
+class UntrustedKubeconfigFiles(CredentialError):
+    """The kubeconfig entry lies in an untrusted workspace: nothing it names may be read."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = kubeconfig
+        super().__init__(
+            f"refusing to read the files named by {kubeconfig} or to send its credentials:"
+            f" that kubeconfig belongs to a workspace that is not trusted. {TRUST_HINT}."
+        )
+
+
 class ExecPluginError(CredentialError):
     """An exec credential plugin failed; ``stderr`` is already scrubbed and trimmed."""
 
@@ -212,65 +229,8 @@ class ExecPluginInvalidOutput(ExecPluginError):
 # Scrubbing
 # ---------------------------------------------------------------------------------------------
 
-_PEM_RE = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.DOTALL)
-_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_BEARER_RE = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+")
-_KEY_VALUE_RE = re.compile(
-    r"""(?ix)
-    (?P<key>["']?
-     [\w.-]*?(?:token|passw(?:or)?d|pwd|secret|api[_-]?key|access[_-]?key|credential|
-              authorization|cookie|session)[\w.-]*
-     ["']?)
-    (?P<sep>\s*[:=]\s*)
-    (?P<quote>["']?)
-    (?P<value>[^\s"',;&}]+)
-    """
-)
-# "token abc..." with no separator ("refreshing token <value>"): a long unbroken value after the
-# word is a credential; prose ("token expired", "token for user x") has short words there.
-_SPACED_VALUE_RE = re.compile(
-    r"(?i)\b(token|password|passwd|secret|api[_-]?key)(\s+)(?![/.~])([A-Za-z0-9._~+/=-]{16,})"
-)
-_LONG_RUN_RE = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
-_REDACTED = "[REDACTED]"
-
-
-def _looks_random(run: str) -> bool:
-    # Long runs of base64/hex alphabet are secrets when they mix character classes; this spares
-    # words, paths and dashed names (which are single-case letters without digits).
-    core = run.strip("=")
-    if len(core) >= 32 and re.fullmatch(r"[0-9a-fA-F]+", core):
-        return True
-    has_digit = any(c.isdigit() for c in core)
-    has_upper = any(c.isupper() for c in core)
-    has_lower = any(c.islower() for c in core)
-    return has_digit and has_upper and has_lower
-
-
-def _redact_key_value(match: re.Match[str]) -> str:
-    value = match.group("value")
-    # "token=x" is always a value; after a colon, prose is common ("credentials: the session
-    # expired"), so only quoted, digit-bearing or long values count as secrets there.
-    secret = (
-        "=" in match.group("sep")
-        or bool(match.group("quote"))
-        or any(c.isdigit() for c in value)
-        or len(value) >= 20
-    )
-    if not secret:
-        return match.group(0)
-    return f"{match.group('key')}{match.group('sep')}{match.group('quote')}{_REDACTED}"
-
-
-def scrub_secrets(text: str) -> str:
-    """Remove what looks like a credential: PEM blocks, JWTs, bearer/basic values,
-    ``token=...``/``password: ...`` values, and long random-looking base64/hex strings."""
-    text = _PEM_RE.sub("[REDACTED PEM BLOCK]", text)
-    text = _JWT_RE.sub(_REDACTED, text)
-    text = _BEARER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
-    text = _KEY_VALUE_RE.sub(_redact_key_value, text)
-    text = _SPACED_VALUE_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{_REDACTED}", text)
-    return _LONG_RUN_RE.sub(lambda m: _REDACTED if _looks_random(m.group(0)) else m.group(0), text)
+# One redaction for everything the server shows: see mirrord_ls.redact.
+scrub_secrets = redact
 
 
 def _trim_stderr(raw: bytes) -> str:
@@ -288,45 +248,6 @@ def _trim_stderr(raw: bytes) -> str:
 # ---------------------------------------------------------------------------------------------
 # Trust
 # ---------------------------------------------------------------------------------------------
-
-
-def _real(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return Path(os.path.abspath(path))
-
-
-@dataclass(frozen=True)
-class TrustPolicy:
-    """Which kubeconfigs may start exec plugins.
-
-    A kubeconfig inside one of ``untrusted_roots`` (workspace folders) or listed in
-    ``untrusted_files`` (named by the workspace's config) may not, unless ``trusted``.
-    """
-
-    untrusted_roots: tuple[Path, ...] = ()
-    untrusted_files: tuple[Path, ...] = ()
-    trusted: bool = False
-
-    @classmethod
-    def for_workspace(
-        cls, folders: Iterable[Path], source: KubeconfigSource | None, *, trusted: bool
-    ) -> TrustPolicy:
-        """The policy for a workspace: its folders, plus the file its config pointed at."""
-        files: tuple[Path, ...] = ()
-        if source is not None and source.origin is KubeconfigOrigin.CONFIG_FIELD:
-            files = source.paths
-        return cls(tuple(folders), files, trusted)
-
-    def allows(self, kubeconfig: Path) -> bool:
-        if self.trusted:
-            return True
-        # Compare real paths, so a symlink cannot smuggle a workspace file out (or in).
-        real = _real(kubeconfig)
-        if any(real == _real(f) for f in self.untrusted_files):
-            return False
-        return not any(real.is_relative_to(_real(root)) for root in self.untrusted_roots)
 
 
 def check_exec_trust(user: UserEntry, policy: TrustPolicy) -> None:
@@ -355,7 +276,7 @@ def build_exec_info(exec_config: ExecConfig, cluster: ResolvedCluster | None) ->
             ca_data = ca.data
         elif ca is not None and ca.file is not None:
             with contextlib.suppress(OSError):
-                ca_data = ca.file.read_bytes()
+                ca_data = read_regular(ca.file, MATERIAL_LIMIT)
         if ca_data is not None:
             info["certificate-authority-data"] = base64.b64encode(ca_data).decode()
         if cluster.proxy_url:
@@ -434,16 +355,20 @@ def _parse_exec_output(exec_config: ExecConfig, stdout: bytes, stderr: str) -> R
     )
 
 
-def _kill(process: asyncio.subprocess.Process) -> None:
+def _kill(process: asyncio.subprocess.Process, *, hard: bool = False) -> None:
     if process.returncode is not None:
         return
-    # The plugin may be a script whose children hold our pipes open: kill its whole group
-    # (it was started in a session of its own), not just the direct child.
-    if sys.platform != "win32":
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+    if sys.platform == "win32":
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        return
+    # The guard (plugin_process.GUARD) kills the plugin's whole group on SIGTERM, since a
+    # script's children may hold our pipes open, and reaps it. Hard: the guard's own group.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if hard:
             os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        process.kill()
+        else:
+            os.kill(process.pid, signal.SIGTERM)
 
 
 async def _read_bounded(
@@ -472,13 +397,17 @@ async def run_exec_plugin(
     max_output: int = DEFAULT_MAX_OUTPUT,
     base_env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    trust: TrustPolicy | None = None,
 ) -> RequestCredentials:
     """Run an exec credential plugin once and parse its ``ExecCredential``.
 
     Environment: ``base_env`` (default: this process's) plus the plugin's ``env`` entries plus
     ``KUBERNETES_EXEC_INFO``. No stdin; killed after ``exec_timeout`` seconds or on cancellation;
-    more than ``max_output`` bytes on stdout is an error. Trust is not checked here: see
-    :func:`check_exec_trust` / :func:`get_credentials`.
+    more than ``max_output`` bytes on stdout is an error. Whether the kubeconfig may name a
+    plugin is checked by :func:`check_exec_trust` / :func:`get_credentials`; here ``trust``
+    keeps the program's lookup out of the workspace, and the working folder is
+    ``cwd`` or :func:`~.plugin_process.plugin_cwd`. A guard process kills the plugin and its
+    children when the server dies (see ``plugin_process.py``).
     """
     program = exec_config.command
     if exec_config.api_version not in _EXEC_API_VERSIONS:
@@ -487,18 +416,32 @@ async def run_exec_plugin(
             f"cannot be used: its apiVersion {exec_config.api_version!r} is not one of "
             + ", ".join(_EXEC_API_VERSIONS),
         )
-    env = dict(os.environ if base_env is None else base_env)
+    parent_env = dict(os.environ if base_env is None else base_env)
+    env = dict(parent_env)
     env.update({var.name: var.value for var in exec_config.env})
     env["KUBERNETES_EXEC_INFO"] = json.dumps(build_exec_info(exec_config, cluster))
+    # As client-go, the program is looked up on the server's own PATH (not the plugin's env).
+    path, refused = resolve_program(program, parent_env, trust)
+    if path is None:
+        if refused is not None:
+            raise ExecPluginError(program, f"was not run: {refused}")
+        raise ExecPluginNotFound(program, exec_config.install_hint)
+    runnable = runnable_file(path)
+    if runnable is not None:
+        if runnable == "missing":
+            raise ExecPluginNotFound(program, exec_config.install_hint)
+        raise ExecPluginError(program, f"cannot be run ({runnable})")
+    argv = [path, *exec_config.args]
+    if sys.platform != "win32":
+        argv = guarded_argv(path, exec_config.args)
     try:
         process = await asyncio.create_subprocess_exec(
-            program,
-            *exec_config.args,
+            *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
-            cwd=cwd,
+            cwd=cwd if cwd is not None else plugin_cwd(trust, parent_env),
             start_new_session=sys.platform != "win32",
         )
     except FileNotFoundError:
@@ -564,6 +507,7 @@ async def _stop(
     finally:
         for task in pending:
             task.cancel()
+        _kill(process, hard=True)  # a guard that did not go within the grace
     if stderr_task.done() and not stderr_task.cancelled() and stderr_task.exception() is None:
         return stderr_task.result()[0]
     return b""
@@ -628,11 +572,10 @@ class ExecCredentialCache:
 
 def _read_file(path: Path, error: Callable[[Path, str], CredentialError]) -> bytes:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise error(path, "file not found") from None
-    except OSError as exc:
-        raise error(path, exc.strerror or str(exc)) from None
+        # Regular files only, size-capped: a FIFO or /dev/zero never hangs or fills memory.
+        return read_regular(path, MATERIAL_LIMIT)
+    except FileReadError as exc:
+        raise error(path, exc.reason) from None
 
 
 async def get_credentials(
@@ -650,9 +593,19 @@ async def get_credentials(
     password > token > tokenFile (read fresh) > exec plugin. Client certificate files or data
     from the kubeconfig are attached whatever the bearer mechanism.
     """
+    # Defence in depth: the resolve step already refuses a workspace kubeconfig (see
+    # trust.kubeconfig_trust); no path may reach a file it names or its server anyway.
     user = cluster.credentials
+    for origin in (cluster.context_origin, cluster.cluster_origin):
+        if not trust.allows_reading(origin):
+            if user is not None:
+                check_exec_trust(user, trust)  # the more precise refusal for a plugin
+            raise UntrustedKubeconfigFiles(origin)
     if user is None:
         return RequestCredentials()
+    if not trust.allows_reading(user.origin):
+        check_exec_trust(user, trust)  # the more precise refusal, when a plugin is named
+        raise UntrustedKubeconfigFiles(user.origin)
     base = RequestCredentials(
         impersonate=user.impersonate,
         impersonate_uid=user.impersonate_uid,
@@ -660,15 +613,15 @@ async def get_credentials(
     )
     client_cert: ClientCertificate | None = None
     if user.client_certificate_data or user.client_certificate:
-        client_cert = ClientCertificate(
-            cert_file=None if user.client_certificate_data else user.client_certificate,
-            key_file=None if user.client_key_data else user.client_key,
-            cert_data=user.client_certificate_data,
-            key_data=user.client_key_data,
-        )
-        for path in (client_cert.cert_file, client_cert.key_file):
-            if path is not None and not path.is_file():
-                raise CertificateFileError(path, "file not found")
+        # Files are read here (regular files only, capped), never handed to the TLS layer by
+        # path: a FIFO or /dev/zero would hang or exhaust it, and a replaced file is noticed.
+        cert = user.client_certificate_data
+        if cert is None and user.client_certificate is not None:
+            cert = SecretBytes(_read_file(user.client_certificate, CertificateFileError))
+        key = user.client_key_data
+        if key is None and user.client_key is not None:
+            key = SecretBytes(_read_file(user.client_key, CertificateFileError))
+        client_cert = ClientCertificate(cert_data=cert, key_data=key)
     if user.auth_provider is not None:
         raise UnsupportedAuthProvider(user.auth_provider.name, user.name)
     if user.username and user.password:
@@ -699,7 +652,9 @@ async def get_credentials(
         )
     if user.exec is not None:
         check_exec_trust(user, trust)
-        creds = await _exec_cached(user.exec, cluster, cache, exec_timeout, max_output, base_env)
+        creds = await _exec_cached(
+            user.exec, cluster, cache, exec_timeout, max_output, base_env, trust
+        )
         return replace(
             base,
             token=creds.token,
@@ -723,6 +678,7 @@ async def _exec_cached(
     exec_timeout: float,
     max_output: int,
     base_env: Mapping[str, str] | None,
+    trust: TrustPolicy,
 ) -> RequestCredentials:
     if cache is None:
         return await run_exec_plugin(
@@ -731,6 +687,7 @@ async def _exec_cached(
             exec_timeout=exec_timeout,
             max_output=max_output,
             base_env=base_env,
+            trust=trust,
         )
     async with cache.lock_for(exec_config, cluster):
         cached = cache.lookup(exec_config, cluster)
@@ -742,6 +699,115 @@ async def _exec_cached(
             exec_timeout=exec_timeout,
             max_output=max_output,
             base_env=base_env,
+            trust=trust,
         )
         cache.store(exec_config, cluster, creds)
         return creds
+
+
+# ---------------------------------------------------------------------------------------------
+# A provider, consulted before each request
+# ---------------------------------------------------------------------------------------------
+
+
+def _stamp(paths: tuple[Path, ...]) -> tuple[object, ...]:
+    out: list[object] = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def fingerprint(creds: RequestCredentials) -> str:
+    """A digest of the credential material (never the material), to tell two apart."""
+    digest = hashlib.sha256()
+    cert = creds.client_certificate
+    for part in (
+        creds.token.reveal().encode() if creds.token else b"",
+        (creds.username or "").encode(),
+        creds.password.reveal().encode() if creds.password else b"",
+        cert.cert_data.reveal() if cert and cert.cert_data else b"",
+        cert.key_data.reveal() if cert and cert.key_data else b"",
+    ):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+class CredentialProvider:
+    """The credentials of one cluster identity, consulted before every request.
+
+    Not headers baked into a cached connection (issue 11): the last credentials serve until
+    they are about to expire (``expirationTimestamp`` of an exec plugin, minus a margin), a
+    file they were read from changes (a rotated ``tokenFile``, a renewed client key), or the
+    cluster answers 401 to them; then they are fetched again, and a request that met the 401
+    is retried once with the fresh ones, as gtsystem/lightkube's ``ExecAuth`` re-runs its
+    plugin on a 401 (``lightkube/config/client_adapter.py``, ``async_auth_flow``).
+    """
+
+    def __init__(
+        self,
+        cluster: ResolvedCluster,
+        *,
+        trust: TrustPolicy,
+        cache: ExecCredentialCache | None = None,
+        base_env: Mapping[str, str] | None = None,
+        exec_timeout: float = DEFAULT_EXEC_TIMEOUT,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refresh_margin: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.cluster = cluster
+        self._trust = trust
+        self._cache = cache
+        self._base_env = base_env
+        self._exec_timeout = exec_timeout
+        self._clock = clock
+        self._margin = refresh_margin
+        self._creds: RequestCredentials | None = None
+        self._stamp: tuple[object, ...] = ()
+        self._lock = asyncio.Lock()
+        user = cluster.credentials
+        self._files: tuple[Path, ...] = user.referenced_files() if user is not None else ()
+        self.fetches = 0
+        """How many times credentials were obtained (tests read it)."""
+
+    def _stale(self, creds: RequestCredentials) -> bool:
+        expires = creds.expires_at
+        if expires is not None and expires - self._margin <= self._clock():
+            return True
+        return _stamp(self._files) != self._stamp
+
+    async def _fetch(self) -> RequestCredentials:
+        stamp = _stamp(self._files)  # before reading: a change while reading shows next time
+        creds = await get_credentials(
+            self.cluster,
+            trust=self._trust,
+            cache=self._cache,
+            exec_timeout=self._exec_timeout,
+            base_env=self._base_env,
+        )
+        self.fetches += 1
+        self._creds, self._stamp = creds, stamp
+        return creds
+
+    async def current(self) -> RequestCredentials:
+        """The credentials to send now (fetched when missing, expiring or changed on disk)."""
+        async with self._lock:
+            creds = self._creds
+            if creds is None or self._stale(creds):
+                creds = await self._fetch()
+            return creds
+
+    async def after_unauthorized(self, used: RequestCredentials) -> RequestCredentials | None:
+        """Fresh credentials after the cluster refused ``used`` (401), or ``None`` when fetching
+        again yields the same material (a static token: retrying would only repeat the 401)."""
+        async with self._lock:
+            if self._creds is not None and fingerprint(self._creds) != fingerprint(used):
+                return self._creds  # another request already refreshed them
+            user = self.cluster.credentials
+            if self._cache is not None and user is not None and user.exec is not None:
+                self._cache.invalidate(user.exec)
+            fresh = await self._fetch()
+            return None if fingerprint(fresh) == fingerprint(used) else fresh

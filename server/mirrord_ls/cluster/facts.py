@@ -14,7 +14,6 @@ afresh once, then shares that fresh answer with the rest of the walk.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,6 @@ POSITIVE_TTL = 300.0
 ERROR_TTL = 30.0
 TRANSIENT_TTL = (5.0, 60.0)  # first and longest backoff for passing failures
 LISTING_TTL = 30.0
-MAX_CONCURRENT_CHECKS = 4  # a workspace with many contexts never storms API servers
 MAX_IDENTITIES = 128
 MAX_ENTRIES = 512
 REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
@@ -78,7 +76,6 @@ class FactStore:
         self.reviews: TtlCache[tuple[Any, ...], bool | None] = TtlCache(MAX_ENTRIES)
         self.gets: TtlCache[tuple[Any, ...], Fetched] = TtlCache(MAX_ENTRIES)
         self.flights: SingleFlight[Hashable] = SingleFlight()
-        self.concurrency = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
         self.checks_run = 0
         """How many discoveries actually went to a cluster (tests and benchmarks read it)."""
 
@@ -140,14 +137,15 @@ class FactStore:
 
         async def fetch() -> Verdict:
             conn = await self.pool.get(resolved, trust, env)
-            async with self.concurrency:
-                self.checks_run += 1
-                verdict = await decide(
-                    conn.request,
-                    setting,
-                    timeout=self.timeout,
-                    has_credentials=conn.has_credentials,
-                )
+            # No process-wide limit: each connection is a bulkhead of its own
+            # (cluster/api.py), so a slow cluster never starves the others.
+            self.checks_run += 1
+            verdict = await decide(
+                conn.request,
+                setting,
+                timeout=self.timeout,
+                has_credentials=conn.has_credentials,
+            )
             if verdict.kind == "auth-failed":
                 self.pool.credentials_rejected()  # maybe expired exec credentials
             previous = self.verdicts.peek(identity)
@@ -222,8 +220,7 @@ class Facts:
 
         async def fetch() -> TargetLookup:
             conn = await self.connection()
-            async with store.concurrency:
-                result = await lookup_target(conn.request, target, namespace, store.timeout)
+            result = await lookup_target(conn.request, target, namespace, store.timeout)
             store.lookups.put(key, result, ERROR_TTL if result.kind == "error" else POSITIVE_TTL)
             return result
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mirrord_ls.cluster.trust import templated_value
 from mirrord_ls.config.targets import Target, TargetError, target_from_config
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class ClusterInputs:
     """The parsed target (None: unset, not understood, or from a template that failed)."""
     target_path: KeyPath = ()
     """Where the target is named: `("target",)` or `("target", "path")`."""
+    target_templated: bool = False
+    """The target is template output, which may hold the environment (`get_env`)."""
     profile: str | None = None
     agent: FrozenDict = field(default_factory=FrozenDict)
     feature: FrozenDict = field(default_factory=FrozenDict)
@@ -184,6 +187,7 @@ def from_analysis(analysis: Analysis) -> ClusterInputs:
         accept_invalid_certificates=typed("accept_invalid_certificates", bool),
         target=target,
         target_path=target_path,
+        target_templated=templated_value(analysis, ("target",)),
         profile=typed("profile", str),
         agent=FrozenDict(agent) if isinstance(agent, dict) else FrozenDict(),
         feature=FrozenDict(feature) if isinstance(feature, dict) else FrozenDict(),

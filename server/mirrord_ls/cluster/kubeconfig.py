@@ -37,6 +37,8 @@ from typing import Generic, TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from mirrord_ls.fs import FileReadError, MiB, read_regular
+
 __all__ = [
     "AuthProviderConfig",
     "CertificateAuthority",
@@ -85,6 +87,10 @@ MIRRORD_OPERATOR_ENABLE = "MIRRORD_OPERATOR_ENABLE"
 KUBECONFIG = "KUBECONFIG"
 
 DEFAULT_NAMESPACE = "default"
+KUBECONFIG_LIMIT = 16 * MiB
+"""The largest kubeconfig read (kubectl has no limit; real ones are kilobytes)."""
+MATERIAL_LIMIT = 1 * MiB
+"""The largest token, certificate, key or CA file read."""
 
 _EXEC_API_WITH_DEFAULT_INTERACTIVE = (
     "client.authentication.k8s.io/v1beta1",
@@ -152,6 +158,9 @@ class KubeconfigSource:
     """The value as written (env or config field) before expansion; ``None`` for the default."""
     undefined_vars: tuple[str, ...] = ()
     """``$VAR`` references in ``raw`` that were not set (left unexpanded, as a hint)."""
+    relative: tuple[Path, ...] = ()
+    """The ``paths`` that were written relative (after ``~``/``$VAR`` expansion) and so were
+    anchored at a folder: whoever owns that folder chose the file."""
 
     @property
     def explicit(self) -> bool:
@@ -191,6 +200,10 @@ def _absolute(path: str, base: Path) -> Path:
     return Path(os.path.normpath(os.path.join(base, path)))
 
 
+def _if_relative(written: str, path: Path) -> tuple[Path, ...]:
+    return () if os.path.isabs(written) else (path,)
+
+
 def kubeconfig_paths(
     config_value: str | None,
     config_dir: Path | None,
@@ -210,14 +223,24 @@ def kubeconfig_paths(
     mirrord_value = env.get(MIRRORD_KUBECONFIG, "")
     if mirrord_value:
         expanded, undefined = expand_path(mirrord_value, env, home)
+        path = _absolute(expanded, base)
         return KubeconfigSource(
-            KubeconfigOrigin.MIRRORD_ENV, (_absolute(expanded, base),), mirrord_value, undefined
+            KubeconfigOrigin.MIRRORD_ENV,
+            (path,),
+            mirrord_value,
+            undefined,
+            _if_relative(expanded, path),
         )
     if config_value:
         expanded, undefined = expand_path(config_value, env, home)
         anchor = config_dir if config_dir is not None else base
+        path = _absolute(expanded, anchor)
         return KubeconfigSource(
-            KubeconfigOrigin.CONFIG_FIELD, (_absolute(expanded, anchor),), config_value, undefined
+            KubeconfigOrigin.CONFIG_FIELD,
+            (path,),
+            config_value,
+            undefined,
+            _if_relative(expanded, path),
         )
     kube_value = env.get(KUBECONFIG, "")
     if kube_value:
@@ -226,12 +249,16 @@ def kubeconfig_paths(
         # does NOT fall back to ~/.kube/config (checked against kubectl 1.32).
         seen: set[str] = set()
         paths: list[Path] = []
+        relative: list[Path] = []
         for entry in kube_value.split(os.pathsep):
             if not entry or entry in seen:
                 continue
             seen.add(entry)
             paths.append(_absolute(entry, base))
-        return KubeconfigSource(KubeconfigOrigin.KUBECONFIG_ENV, tuple(paths), kube_value)
+            relative.extend(_if_relative(entry, paths[-1]))
+        return KubeconfigSource(
+            KubeconfigOrigin.KUBECONFIG_ENV, tuple(paths), kube_value, relative=tuple(relative)
+        )
     return KubeconfigSource(KubeconfigOrigin.DEFAULT, (home / ".kube" / "config",))
 
 
@@ -831,17 +858,16 @@ def load_kubeconfig_file(
     """
     if text is None:
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return KubeconfigError(KubeconfigErrorKind.NOT_FOUND, path, "file not found")
-        except IsADirectoryError:
-            return KubeconfigError(
-                KubeconfigErrorKind.UNREADABLE, path, "is a folder, not a kubeconfig file"
-            )
-        except OSError as exc:
-            return KubeconfigError(
-                KubeconfigErrorKind.UNREADABLE, path, f"cannot read: {exc.strerror or exc}"
-            )
+            # Regular files only, size-capped: a FIFO or /dev/zero never hangs or fills memory.
+            raw = read_regular(path, KUBECONFIG_LIMIT)
+        except FileReadError as exc:
+            if exc.reason == "file not found":
+                return KubeconfigError(KubeconfigErrorKind.NOT_FOUND, path, "file not found")
+            if "folder" in exc.reason:
+                return KubeconfigError(
+                    KubeconfigErrorKind.UNREADABLE, path, "is a folder, not a kubeconfig file"
+                )
+            return KubeconfigError(KubeconfigErrorKind.UNREADABLE, path, f"cannot read: {exc}")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -1075,7 +1101,7 @@ def _trust_fingerprint(cluster: ClusterEntry) -> str:
         # Fingerprint the content so a replaced CA file yields a new key; an unreadable file
         # is keyed by its path (the request will fail and say why).
         try:
-            ca = _fingerprint_bytes(cluster.certificate_authority.read_bytes())
+            ca = _fingerprint_bytes(read_regular(cluster.certificate_authority, MATERIAL_LIMIT))
         except OSError:
             ca = f"file:{cluster.certificate_authority}"
     return _digest(

@@ -22,6 +22,7 @@ from typing import Any
 
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
+from mirrord_ls.cluster import trust as trust_mod
 from mirrord_ls.cluster.cache import TtlCache
 from mirrord_ls.cluster.inputs import ClusterInputs
 from mirrord_ls.findings import KeyedFinding
@@ -106,14 +107,28 @@ async def resolve(
     source = kc.kubeconfig_paths(inputs.kubeconfig, base, env, home, cwd=place.workspace_folder)
     out.kubeconfig_files = source.paths
     out.kubeconfig_origin = source.origin.value
-    merged = await asyncio.to_thread(reader.load, source)
-    out.watched = merged.watched_files()
-    out.contexts = tuple(sorted(merged.contexts))
     kube_at: tuple[tuple[str, ...], ...] = (
         (("kubeconfig",), ("operator",))
         if source.origin is kc.KubeconfigOrigin.CONFIG_FIELD
         else (("operator",), ("kube_context",))
     )
+    # Opening a repository is not consent to talk to its cluster: in an untrusted
+    # workspace a kubeconfig the workspace controls is not read, nor any file it names.
+    # The trust roots: the workspace folders and the folder the config belongs to.
+    roots = (
+        *place.workspace_folders,
+        trust_mod.workspace_root_of(place.config_path, home) if place.config_path else None,
+    )
+    untrusted = trust_mod.kubeconfig_trust(source, roots, trusted=place.trusted, home=home)
+    if untrusted is not None:
+        out.watched = source.paths
+        out.findings.append(
+            _finding("untrusted-kubeconfig", "information", untrusted.message, *kube_at)
+        )
+        return out
+    merged = await asyncio.to_thread(reader.load, source)
+    out.watched = merged.watched_files()
+    out.contexts = tuple(sorted(merged.contexts))
     if merged.errors:
         not_found = [e for e in merged.errors if e.kind is kc.KubeconfigErrorKind.NOT_FOUND]
         code = "kubeconfig-not-found" if not_found else "kubeconfig-invalid"
@@ -188,7 +203,5 @@ async def resolve(
         )
     out.resolved = resolved
     # Workspace trust: kubeconfigs the workspace names may not run programs unless trusted.
-    out.trust = creds_mod.TrustPolicy.for_workspace(
-        list(place.workspace_folders), source, trusted=place.trusted
-    )
+    out.trust = creds_mod.TrustPolicy.for_workspace(roots, source, trusted=place.trusted, home=home)
     return out

@@ -12,14 +12,17 @@ source, registered in `checks/registry.py`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mirrord_ls import redact
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
+from mirrord_ls.cluster import trust as trust_mod
 from mirrord_ls.cluster.api import ApiConnection
 from mirrord_ls.cluster.checks.base import CheckContext, CheckUnit
 from mirrord_ls.cluster.checks.operator import RBAC_DOCS
@@ -31,7 +34,7 @@ from mirrord_ls.cluster.inputs import ClusterInputs, checked_target
 from mirrord_ls.cluster.resolve import KubeconfigReader, Place, resolve
 from mirrord_ls.cluster.targets import Listing, TargetLookup
 from mirrord_ls.config.targets import Target
-from mirrord_ls.findings import CLUSTER_SOURCE, Finding
+from mirrord_ls.findings import CLUSTER_SOURCE, Finding, KeyedFinding
 
 __all__ = ["CLUSTER_SOURCE", "RBAC_DOCS", "ClusterFacts", "ClusterResult", "ClusterService"]
 
@@ -159,12 +162,27 @@ class ClusterService:
         resolved, trust = resolution.resolved, resolution.trust
         if resolved is not None and trust is not None:
             facts.context = resolved.context_name
-            facts.server = resolved.server
+            facts.server = redact.url(resolved.server)  # never a user:pw@ shown
             facts.namespace = resolved.namespace
             facts.user = resolved.user_name
             facts.identity = resolved.identity
             facts.resolved = resolved
             facts.trust = trust
+            if inputs.target_templated and not trusted and checked_target(inputs) is not None:
+                # A templated target may hold the environment (get_env): in an untrusted
+                # workspace it is never sent in a request.
+                keyed.append(
+                    KeyedFinding(
+                        "untrusted-template",
+                        "information",
+                        "The target comes from a template rendered with this machine's"
+                        " environment; in an untrusted workspace mirrord-ls does not send it"
+                        " to the cluster, so whether it exists was not checked."
+                        f" {trust_mod.TRUST_HINT} to check it.",
+                        inputs.target_path or ("target",),
+                    )
+                )
+                inputs = dataclasses.replace(inputs, target=None)
             facts.target = checked_target(inputs)
             bound = self.store.bind(resolved, trust, env, force=force)
             ctx = CheckContext(inputs, resolved, resolution.operator_setting, bound)
@@ -225,6 +243,7 @@ def check_cluster_many(
     trusted: bool,
     workspace: Path,
     timeout: float = 10.0,
+    trust_roots: tuple[Path, ...] = (),
 ) -> list[list[Finding]]:
     """For `check`: every config's cluster findings, sharing one cache (one check per identity)."""
 
@@ -237,7 +256,9 @@ def check_cluster_many(
                         inputs,
                         config_path=path,
                         workspace_folder=workspace,
-                        workspace_folders=(workspace,),
+                        # Trust is judged by where each config lives (and the folders
+                        # given to `check`), never by the current folder.
+                        workspace_folders=trust_roots,
                         env=env,
                         trusted=trusted,
                     )

@@ -90,7 +90,9 @@ class Schema:
 
     @property
     def label(self) -> str:
-        return f"{self.source} schema ({self.location})"
+        from mirrord_ls.redact import url  # a user:pw@ in the URL is never shown
+
+        return f"{self.source} schema ({url(str(self.location))})"
 
     # -- navigation --------------------------------------------------------
     def resolve(self, node: Any) -> Any:

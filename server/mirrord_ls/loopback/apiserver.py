@@ -545,6 +545,29 @@ class LoopbackApiServer:
             return UserInfo(user.name, (*user.groups, AUTHENTICATED))
         return UserInfo(ANONYMOUS, (UNAUTHENTICATED,))
 
+    def impersonate(self, user: UserInfo, headers: Any) -> UserInfo | _Response | None:
+        """User impersonation (`Impersonate-User`, `-Group`, `-Uid`), each value allowed by
+        RBAC verb `impersonate` on users, groups or uids, as kube-apiserver's filter does;
+        None when the request asks for none."""
+        name = headers.get("Impersonate-User")
+        groups = tuple(headers.get_all("Impersonate-Group") or ())
+        uid = headers.get("Impersonate-Uid")
+        if not name and not groups and not uid:
+            return None
+        if not name:
+            return _json(400, st.status_body(400, "impersonation requires Impersonate-User"))
+        asked = [("", "users", name), *(("", "groups", g) for g in groups)]
+        if uid:
+            asked.append(("authentication.k8s.io", "uids", uid))
+        for group, resource, value in asked:
+            attrs = Attributes("impersonate", True, group=group, resource=resource, name=value)
+            if not self.rbac.authorize(user, attrs).allowed:
+                return _json(
+                    403,
+                    st.forbidden_resource(user.name, "impersonate", group, resource, "", value, ""),
+                )
+        return UserInfo(name, (*groups, AUTHENTICATED), uid=uid or "")
+
     def answer(
         self,
         method: str,
@@ -724,7 +747,10 @@ class LoopbackApiServer:
             "metadata": {"creationTimestamp": None},
         }
         if rt.name == "selfsubjectreviews":
-            out["status"] = {"userInfo": {"username": user.name, "groups": list(user.groups)}}
+            info: JsonObj = {"username": user.name, "groups": list(user.groups)}
+            if user.uid:
+                info["uid"] = user.uid
+            out["status"] = {"userInfo": info}
             return _json(201, out)
         if rt.name == "selfsubjectrulesreviews":
             resource, non_resource = self.rbac.rules_for(user, spec.get("namespace", ""))
@@ -886,9 +912,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         user = api._authenticate(self.headers.get("Authorization"), self._peercert())
+        impersonated = api.impersonate(user, self.headers) if user is not None else None
         if user is None:
             resp = _json(401, st.unauthorized())
+        elif isinstance(impersonated, _Response):
+            resp = impersonated
         else:
+            user = impersonated or user
             api.log.update(record, user=user.name)
             try:
                 resp = api.answer(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mirrord_ls import redact
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
 from mirrord_ls.cluster.checks.base import CLUSTER_ANCHOR, CheckContext, CheckUnit, Halt, Outcome
@@ -68,10 +69,11 @@ def verdict_finding(
     verdict: Verdict, setting: bool | None, resolved: kc.ResolvedCluster
 ) -> KeyedFinding | None:
     """The diagnostic for a verdict, worded by what mirrord will do with this setting."""
-    where = f'context "{resolved.context_name}" ({resolved.server})'
+    server = redact.url(resolved.server)  # never a user:pw@ shown
+    where = f'context "{resolved.context_name}" ({server})'
     data = {
         "context": resolved.context_name,
-        "server": resolved.server,
+        "server": server,
         "checkedAt": verdict.checked_at.isoformat(timespec="seconds"),
         "verdict": verdict.kind,
     }
