@@ -1,10 +1,8 @@
-"""A target mirrord refuses before it asks the cluster: malformed, or needing the operator
-while `operator` is false.
+"""A target mirrord refuses before it asks the cluster: malformed.
 
 mirrord: `mirrord/config/src/target.rs` (`Target::from_str`) refuses a malformed
-target; `mirrord/cli/src/connection.rs` (`process_config_oss`) refuses a target kind
-only the operator serves when the operator is off: "Target type {} requires the
-mirrord operator, which is part of mirrord for Teams."
+target. A target kind only the operator serves, without the operator, is
+`operator_required.py`'s (every no-operator case, `operator: false` included).
 """
 
 from __future__ import annotations
@@ -21,30 +19,16 @@ async def run(ctx: CheckContext) -> Sequence[KeyedFinding]:
     target = ctx.inputs.target
     if isinstance(target, TargetError):
         return [KeyedFinding("invalid-value", "error", target.message, at, fallback)]
-    checked = ctx.target
-    if checked is not None and checked.needs_operator and ctx.operator_setting is False:
-        return [
-            KeyedFinding(
-                "target-requires-operator",
-                "error",
-                f"A {checked.kind} target needs the mirrord operator, but operator is false:"
-                " mirrord will refuse it. Use a pod, deployment or rollout target, or the"
-                " operator.",
-                at,
-                fallback,
-            )
-        ]
     return []
 
 
 UNIT = CheckUnit(
     name="target-form",
     run=run,
-    codes=("invalid-value", "target-requires-operator"),
+    codes=("invalid-value",),
     severity="error: mirrord refuses the config",
     requests="none",
-    predicts="mirrord/config/src/target.rs Target::from_str;"
-    " mirrord/cli/src/connection.rs process_config_oss",
+    predicts="mirrord/config/src/target.rs Target::from_str",
     applies=lambda ctx: ctx.inputs.target is not None,
     needs_cluster=False,
 )
