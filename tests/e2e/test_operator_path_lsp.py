@@ -359,42 +359,48 @@ def test_every_operator_path_code_through_check(op_clusters: DemoClusters, tmp_p
     assert failures == []
 
 
-def test_cold_happy_preflight_costs_the_documented_requests(tmp_path: Path) -> None:
-    """docs/architecture.md: the operator GET, 2 SelfSubjectAccessReviews (certificate and
-    session) and the target's GET; a warm preflight costs none."""
+WEB_GET = ("GET", "/apis/apps/v1/namespaces/default/deployments/web")
+BUDGETS = [
+    # A usable operator: the operator GET, the certificate and session reviews, the target.
+    ("op-healthy", WEB, [("GET", OPERATOR), ("POST", SSAR), ("POST", SSAR), WEB_GET]),
+    # The licence fallback: nothing beyond the operator GET (and the target).
+    ("op-expired", WEB, [("GET", OPERATOR), WEB_GET]),
+    # `operator: false`: nothing asked of the operator.
+    ("op-healthy", {"operator": False, **WEB}, [WEB_GET]),
+]
+
+
+@pytest.mark.parametrize(("context", "config", "requests"), BUDGETS)
+def test_cold_preflight_costs_the_documented_requests(
+    tmp_path: Path, context: str, config: dict[str, Any], requests: list[tuple[str, str]]
+) -> None:
+    """docs/architecture.md and docs/preflight-operator.md: what a cold preflight asks, read
+    from the loopback request log; a warm one asks nothing."""
     with start_operator_clusters(tmp_path / "kubeconfig") as demo:
-        server = demo.servers["op-healthy"]
-        config = tmp_path / "happy-mirrord.json"
-        config.write_text(config_text("op-healthy", WEB))
+        server = demo.servers[context]
+        path = tmp_path / "budget-mirrord.json"
+        path.write_text(config_text(context, config))
         before = len(server.log.records())
-        (diags,) = run_check([config], demo.kubeconfig, tmp_path).values()
-        assert [d for d in diags if d["source"] == CLUSTER] == []
+        (diags,) = run_check([path], demo.kubeconfig, tmp_path).values()
+        codes = {d["code"] for d in diags if d["source"] == CLUSTER}
+        assert codes <= {"license-expired"}
         made = [(r.method, r.path) for r in server.log.records()[before:]]
-        assert sorted(made) == sorted(
-            [
-                ("GET", OPERATOR),
-                ("POST", SSAR),
-                ("POST", SSAR),
-                ("GET", "/apis/apps/v1/namespaces/default/deployments/web"),
-            ]
-        )
+        assert sorted(made) == sorted(requests)
 
         async def twice() -> tuple[int, int]:
             service = ClusterService()
-            text = config_text("op-healthy", WEB)
-            inputs = from_analysis(analyze(text, "json", None, {}, None))
+            inputs = from_analysis(analyze(config_text(context, config), "json", None, {}, None))
             env = {"KUBECONFIG": str(demo.kubeconfig), "HOME": str(tmp_path)}
             try:
                 counts = []
                 for _ in range(2):
                     start = len(server.log.records())
                     await service.check(
-                        inputs, config_path=config, workspace_folder=tmp_path, env=env
+                        inputs, config_path=path, workspace_folder=tmp_path, env=env
                     )
                     counts.append(len(server.log.records()) - start)
                 return counts[0], counts[1]
             finally:
                 service.close()
 
-        cold, warm = asyncio.run(twice())
-        assert (cold, warm) == (4, 0)
+        assert asyncio.run(twice()) == (len(requests), 0)
