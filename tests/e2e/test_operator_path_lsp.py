@@ -297,6 +297,20 @@ async def test_every_operator_path_code_over_lsp(op_clusters: DemoClusters, tmp_
                     failures.append((name, code, message))
         assert failures == []
 
+        # certificate-forbidden offers the RoleBinding quick fix, as operator-forbidden does.
+        _name, path, _text, _want = next(c for c in cases if c[0] == "certificate-forbidden")
+        uri = path.as_uri()
+        diags = [d for d in lsp.diagnostics[uri] if d.code == "certificate-forbidden"]
+        actions = await lsp.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=diags[0].range,
+                context=types.CodeActionContext(diagnostics=diags),
+            )
+        )
+        titles = [a.title for a in actions or []]
+        assert "Copy the RoleBinding for your admin" in titles
+
         # The hover on `operator`: version, licence (days left), features, sessions; no secret.
         name, path, text, _want = cases[1]
         uri = path.as_uri()
