@@ -27,7 +27,10 @@ TABLE: list[tuple[str, bool | None, str | None, str | None]] = [
     ("healthy", None, None, None),
     ("healthy", True, None, None),
     ("healthy", False, None, None),
-    ("forbidden", None, "operator-forbidden", "warning"),
+    # mirrord/operator/src/client.rs `OperatorApi::try_new`: on a 403 (kube::Error::Api) it
+    # runs `discovery::operator_installed`; the kind being listed ("the operator is there,
+    # but we failed getting it") it returns the error whether `operator` is unset or true.
+    ("forbidden", None, "operator-forbidden", "error"),
     ("forbidden", True, "operator-forbidden", "error"),
     ("forbidden", False, None, None),
     ("not-installed", None, "operator-not-installed", "information"),
@@ -98,7 +101,10 @@ def test_decision_table(
         if setting is False:
             assert operator_paths == []  # operator: false asks the operator nothing
         elif context == "healthy":
-            assert operator_paths == [OPERATOR]  # one request, no discovery
+            # One operator GET, no discovery; then the operator path's two reviews: the
+            # user certificate (client.rs `get_client_certificate`) and the session
+            # (`connect_in_new_session`), asked as SelfSubjectAccessReviews.
+            assert operator_paths == [OPERATOR, SSAR, SSAR]
         elif context == "forbidden":
             assert operator_paths == [OPERATOR, DISCOVERY, SSAR]
         else:

@@ -31,7 +31,7 @@ def status_capabilities() -> types.ClientCapabilities:
     return caps
 
 
-async def test_forbidden_warning_hover_and_status(clusters: DemoClusters, tmp_path: Path) -> None:
+async def test_forbidden_error_hover_and_status(clusters: DemoClusters, tmp_path: Path) -> None:
     work = tmp_path / "ws"
     (work / ".mirrord").mkdir(parents=True)
     config = work / ".mirrord" / "mirrord.json"
@@ -64,7 +64,9 @@ async def test_forbidden_warning_hover_and_status(clusters: DemoClusters, tmp_pa
             lsp, uri, lambda d: any(x.code == "operator-forbidden" for x in d)
         )
         (diag,) = diags
-        assert diag.severity == types.DiagnosticSeverity.Warning
+        # An error with `operator` unset: mirrord/operator/src/client.rs `OperatorApi::try_new`
+        # returns the 403 once discovery lists the kind (`Ok(true) => error`): mirrord stops.
+        assert diag.severity == types.DiagnosticSeverity.Error
         assert diag.range.start.line == 1  # on kube_context: no operator key in the file
         assert diag.source == "mirrord-ls (cluster)"
         assert diag.data["context"] == "forbidden" and diag.data["checkedAt"]
@@ -82,14 +84,14 @@ async def test_forbidden_warning_hover_and_status(clusters: DemoClusters, tmp_pa
         status = await lsp.workspace_execute_command_async(
             types.ExecuteCommandParams(command="mirrord-ls.showStatus")
         )
-        assert status["health"] == "warning"
+        assert status["health"] == "error"  # mirrord stops (client.rs try_new, above)
         assert status["operator"] == "forbidden"
         assert status["context"] == "forbidden"
         assert "healthy" in status["contexts"]
         assert any(s.get("operator") == "forbidden" for s in statuses)
         assert any(s.get("busy") for s in statuses)
 
-        # Switch the context in the file: the warning goes, the status follows.
+        # Switch the context in the file: the error goes, the status follows.
         change_document(
             lsp, uri, '{\n  "kube_context": "healthy",\n  "target": "deployment/web"\n}\n', 2
         )

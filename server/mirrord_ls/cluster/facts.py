@@ -14,16 +14,23 @@ afresh once, then shares that fresh answer with the rest of the walk.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
-from mirrord_ls.cluster.api import ApiConnection, TransportError
+from mirrord_ls.cluster.api import ApiConnection, Response, TransportError
 from mirrord_ls.cluster.cache import SingleFlight, TtlCache
 from mirrord_ls.cluster.connections import ConnectionPool
-from mirrord_ls.cluster.discovery import Verdict, decide
+from mirrord_ls.cluster.discovery import OPERATOR_PATH, Verdict, decide
+from mirrord_ls.cluster.preflight.operator import OperatorUse, operator_use
+from mirrord_ls.cluster.preflight.operator_object import (
+    InvalidOperator,
+    MirrordOperator,
+    parse_operator,
+)
 from mirrord_ls.cluster.targets import Listing, TargetLookup, list_names, lookup_target
 from mirrord_ls.config.targets import Target
 
@@ -41,6 +48,29 @@ class VerdictEntry:
     verdict: Verdict
     failures: int = 0
     """Passing failures in a row (they back off)."""
+    parsed: MirrordOperator | InvalidOperator | None = None
+    """The operator GET's 2xx body read as mirrord reads it (`parse_operator`)."""
+
+
+@dataclass(frozen=True)
+class OperatorObject:
+    """The discovery fact with the MirrordOperator body it read (one GET for both)."""
+
+    verdict: Verdict
+    parsed: MirrordOperator | InvalidOperator | None = None
+
+    @property
+    def discovery(self) -> str:
+        """The verdict kind as the operator-path rules take it: any 2xx answer is
+        "installed", readable or not (client.rs `OperatorApi::try_new` deserializes the
+        body of a 2xx answer; a body it cannot read is an error whatever `operator` says)."""
+        if self.parsed is not None and self.verdict.kind in ("installed", "check-failed"):
+            return "installed"
+        return self.verdict.kind
+
+    def use(self, setting: bool | None, today: datetime.date) -> OperatorUse:
+        """Will mirrord use the operator, and if not why (`preflight.operator.operator_use`)."""
+        return operator_use(self.discovery, self.parsed, setting, today)
 
 
 @dataclass(frozen=True)
@@ -94,6 +124,10 @@ class FactStore:
         entry = self.verdicts.get(identity)
         return entry.verdict if entry is not None else None
 
+    def cached_operator(self, identity: kc.ClusterIdentity) -> OperatorObject | None:
+        entry = self.verdicts.get(identity)
+        return OperatorObject(entry.verdict, entry.parsed) if entry is not None else None
+
     def cached_listing(
         self, identity: kc.ClusterIdentity, kind: str, namespace: str
     ) -> Listing | None:
@@ -133,15 +167,33 @@ class FactStore:
         env: dict[str, str],
         setting: bool | None,
     ) -> Verdict:
+        return (await self.discover_object(resolved, trust, env, setting)).verdict
+
+    async def discover_object(
+        self,
+        resolved: kc.ResolvedCluster,
+        trust: creds_mod.TrustPolicy,
+        env: dict[str, str],
+        setting: bool | None,
+    ) -> OperatorObject:
+        """Discovery, keeping the MirrordOperator body its GET read (no second request)."""
         identity = resolved.identity
 
-        async def fetch() -> Verdict:
+        async def fetch() -> OperatorObject:
             conn = await self.pool.get(resolved, trust, env)
+            bodies: list[Any] = []
+
+            async def request(method: str, path: str, **kwargs: Any) -> Response:
+                response = await conn.request(method, path, **kwargs)
+                if method == "GET" and path == OPERATOR_PATH and 200 <= response.status < 300:
+                    bodies.append(response.json())
+                return response
+
             # No process-wide limit: each connection is a bulkhead of its own
             # (cluster/api.py), so a slow cluster never starves the others.
             self.checks_run += 1
             verdict = await decide(
-                conn.request,
+                request,
                 setting,
                 timeout=self.timeout,
                 has_credentials=conn.has_credentials,
@@ -153,12 +205,14 @@ class FactStore:
             if verdict.transient:
                 was = previous.value if previous is not None else None
                 failures = was.failures + 1 if was and was.verdict.transient else 1
+            parsed = parse_operator(bodies[-1]) if bodies else None
             self.verdicts.put(
-                identity, VerdictEntry(verdict, failures), verdict_ttl(verdict, failures)
+                identity, VerdictEntry(verdict, failures, parsed), verdict_ttl(verdict, failures)
             )
-            return verdict
+            return OperatorObject(verdict, parsed)
 
-        return await self.flights.run(("verdict", identity), fetch)
+        found: OperatorObject = await self.flights.run(("verdict", identity), fetch)
+        return found
 
 
 class Facts:
@@ -181,6 +235,11 @@ class Facts:
         self.verdict: Verdict | None = None
         """The operator verdict this walk read (hover and status show it)."""
         self.target_lookup: TargetLookup | None = None
+        self.operator_parsed: MirrordOperator | InvalidOperator | None = None
+        """The MirrordOperator body this walk read (hover shows it)."""
+        self.operator_path: Any = None
+        """The operator-path state the check units worked out (`checks/operator_state.py`
+        sets it; hover reads it)."""
 
     @property
     def identity(self) -> kc.ClusterIdentity:
@@ -202,11 +261,19 @@ class Facts:
 
     async def operator(self, setting: bool | None = None) -> Verdict:
         """The operator verdict (mirrord's discovery, predicted)."""
+        return (await self.operator_object(setting)).verdict
+
+    # -- the operator path (issue 13) -----------------------------------------
+    async def operator_object(self, setting: bool | None = None) -> OperatorObject:
+        """The discovery verdict with the MirrordOperator object its GET read: the same
+        cached, single-flight fact as `operator()`. `.use(setting, today)` says whether
+        mirrord will use the operator (`OperatorUse`)."""
         fresh = self._fresh_needed("operator")
-        hit = None if fresh else self.store.cached_verdict(self.identity)
-        verdict = hit or await self.store.discover(self.cluster, self.trust, self.env, setting)
-        self.verdict = verdict
-        return verdict
+        hit = None if fresh else self.store.cached_operator(self.identity)
+        found = hit or await self.store.discover_object(self.cluster, self.trust, self.env, setting)
+        self.verdict = found.verdict
+        self.operator_parsed = found.parsed
+        return found
 
     async def target(self, target: Target) -> TargetLookup:
         """Does the target exist (and its container), in its namespace or the context's."""

@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 KeyPath = tuple[str | int, ...]
 Span = tuple[int, int]
 # The sections whose every value keeps its span (the checks anchor in them).
-SPANNED_SECTIONS = ("operator", "kube_context", "kubeconfig", "target", "agent", "feature")
+SPANNED_SECTIONS = (
+    "operator",
+    "kube_context",
+    "kubeconfig",
+    "target",
+    "agent",
+    "feature",
+    "profile",
+    "multi_cluster",
+)
 MAX_SPANS = 4096
 
 
@@ -60,6 +69,15 @@ class FrozenDict(Mapping[str, Any]):
         return f"FrozenDict({dict(self._map)!r})"
 
 
+def thaw(value: Any) -> Any:
+    """The inverse of `freeze`: plain dicts and lists again (what the preflight rules read)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
 def freeze(value: Any) -> Any:
     """JSON-like value -> hashable (objects to FrozenDict, arrays to tuples)."""
     if isinstance(value, FrozenDict):
@@ -87,6 +105,10 @@ class ClusterInputs:
     target_templated: bool = False
     """The target is template output, which may hold the environment (`get_env`)."""
     profile: str | None = None
+    multi_cluster: bool | None = None
+    target_value: Any = None
+    """`target` as written (frozen), for the operator-path settings; None when unset or a
+    broken template."""
     agent: FrozenDict = field(default_factory=FrozenDict)
     feature: FrozenDict = field(default_factory=FrozenDict)
     is_object: bool = True
@@ -115,6 +137,17 @@ class ClusterInputs:
             else:
                 return None
         return node
+
+    def config_view(self) -> dict[str, Any]:
+        """The config parts the operator-path rules read, as plain values
+        (`preflight.settings.operator_settings` takes this)."""
+        view: dict[str, Any] = {"agent": thaw(self.agent), "feature": thaw(self.feature)}
+        for key in ("profile", "multi_cluster"):
+            if getattr(self, key) is not None:
+                view[key] = getattr(self, key)
+        if self.target_value is not None:
+            view["target"] = thaw(self.target_value)
+        return view
 
     def span(self, path: KeyPath) -> Span | None:
         return self.spans.get(path)
@@ -175,9 +208,11 @@ def from_analysis(analysis: Analysis) -> ClusterInputs:
         value = analysis.value((key,))
         return value if isinstance(value, kind) else None
 
-    target, target_path = target_from_config(analysis.value(("target",)))
+    target_value = analysis.value(("target",))
+    target, target_path = target_from_config(target_value)
     if target_path and analysis.broken_template_in(target_path):
         target = None  # the template finding says it; its stand-in value is no target
+        target_value = None
     agent = analysis.value(("agent",))
     feature = analysis.value(("feature",))
     return ClusterInputs(
@@ -189,6 +224,8 @@ def from_analysis(analysis: Analysis) -> ClusterInputs:
         target_path=target_path,
         target_templated=templated_value(analysis, ("target",)),
         profile=typed("profile", str),
+        multi_cluster=typed("multi_cluster", bool),
+        target_value=freeze(target_value),
         agent=FrozenDict(agent) if isinstance(agent, dict) else FrozenDict(),
         feature=FrozenDict(feature) if isinstance(feature, dict) else FrozenDict(),
         spans=_collect_spans(analysis, root),

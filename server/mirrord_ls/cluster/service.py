@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mirrord_ls import redact
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
 from mirrord_ls.cluster import trust as trust_mod
 from mirrord_ls.cluster.api import ApiConnection
-from mirrord_ls.cluster.checks.base import CheckContext, CheckUnit
+from mirrord_ls.cluster.checks.base import CheckContext, CheckUnit, utc_today
 from mirrord_ls.cluster.checks.operator import RBAC_DOCS
 from mirrord_ls.cluster.checks.registry import UNITS
 from mirrord_ls.cluster.checks.runner import run_units
@@ -67,6 +69,9 @@ class ClusterFacts:
     trust: creds_mod.TrustPolicy | None = None
     target: Target | None = None
     target_lookup: TargetLookup | None = None
+    operator_path: Any = None
+    """The operator-path state (`checks/operator_state.OperatorPath`): the operator
+    object, whether mirrord will use it, the settings after the profile (hover)."""
     watched: tuple[Path, ...] = ()
     """Files whose change may change these facts."""
 
@@ -86,8 +91,11 @@ class ClusterService:
         timeout: float = 10.0,
         home: Path | None = None,
         units: tuple[CheckUnit, ...] = UNITS,
+        clock: Callable[[], datetime.date] = utc_today,
     ) -> None:
         self.home = home
+        self.clock = clock
+        """Today's date, UTC (tests set it; licence rules read it through the context)."""
         self.units = units
         self.store = FactStore(timeout=timeout)
         self.kubeconfigs = KubeconfigReader()
@@ -185,10 +193,13 @@ class ClusterService:
                 inputs = dataclasses.replace(inputs, target=None)
             facts.target = checked_target(inputs)
             bound = self.store.bind(resolved, trust, env, force=force)
-            ctx = CheckContext(inputs, resolved, resolution.operator_setting, bound)
+            ctx = CheckContext(
+                inputs, resolved, resolution.operator_setting, bound, today=self.clock()
+            )
             keyed += await run_units(ctx, self.units)
             facts.verdict = bound.verdict
             facts.target_lookup = bound.target_lookup
+            facts.operator_path = bound.operator_path
         result.findings = [k.placed(inputs.anchor(k.at, *k.fallback)) for k in keyed]
         return result
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mirrord_ls.features.operator_hover import operator_lines, target_lines
 from mirrord_ls.features.status import SHORT
 
 
@@ -20,7 +21,9 @@ def cluster_hover(path: tuple[Any, ...], facts: Any) -> str | None:
             return None
         lines = [f"**Operator: {SHORT.get(verdict.kind, verdict.kind)}** — {verdict.detail}"]
         info = verdict.operator
-        if info is not None:
+        path_lines = operator_lines(getattr(facts, "operator_path", None))
+        lines += path_lines
+        if info is not None and not path_lines:
             if info.version:
                 lines.append(f"- version: {info.version}")
             if info.license_name or info.license_organization:
@@ -65,6 +68,7 @@ def cluster_hover(path: tuple[Any, ...], facts: Any) -> str | None:
                 lines.append(f"- {lookup.ready}")
         if target.needs_operator:
             lines.append("- needs the mirrord operator")
+        lines += target_lines(getattr(facts, "operator_path", None))
         return "\n".join(lines)
     if key == "kubeconfig":
         files = "\n".join(f"- `{p}`" for p in facts.kubeconfig_files)

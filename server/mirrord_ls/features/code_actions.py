@@ -92,7 +92,8 @@ def actions_for(
                 edit = replace_value(analysis, target_path, new)
                 if edit:
                     out.append(Action(f"Use {new}", [edit], diagnostic=diagnostic))
-        elif code == "operator-forbidden":
+        elif code in ("operator-forbidden", "certificate-forbidden", "session-forbidden"):
+            # The fix for each is the same binding of `mirrord-operator-user` (issue 13).
             out.append(
                 Action(
                     "Copy the RoleBinding for your admin",

@@ -19,8 +19,9 @@ that do not need the cluster (`needs_cluster=False`) run even after a halt.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mirrord_ls.cluster import kubeconfig as kc
 from mirrord_ls.cluster.facts import Facts
@@ -33,6 +34,11 @@ from mirrord_ls.findings import KeyedFinding, Severity
 CLUSTER_ANCHOR: tuple[tuple[str, ...], ...] = (("operator",), ("kube_context",), ("kubeconfig",))
 
 
+def utc_today() -> datetime.date:
+    """The default clock: today's date in UTC (mirrord compares licence dates in UTC)."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
 @dataclass(frozen=True)
 class CheckContext:
     """What a check unit receives: the config's inputs, the resolved cluster, its facts."""
@@ -42,6 +48,8 @@ class CheckContext:
     operator_setting: bool | None
     """`operator` after MIRRORD_OPERATOR_ENABLE: True required, False off, None try."""
     facts: Facts
+    today: datetime.date = field(default_factory=lambda: utc_today())
+    """Today's date, UTC, from the service's clock (licence rules judge against it)."""
 
     @property
     def target(self) -> Target | None:

@@ -1,7 +1,11 @@
 """Will mirrord use the operator? Its discovery, predicted, worded by what mirrord will do.
 
 mirrord: `mirrord/operator/src/client.rs` (`OperatorApi::try_new`: a GET of the
-`MirrordOperator` object; 404 means not installed, 403 means RBAC forbids it) and
+`MirrordOperator` object; 404 means not installed, 403 means RBAC forbids it: on
+`kube::Error::Api` it runs `discovery::operator_installed`, and when the kind is
+listed ("the operator is there, but we failed getting it") returns the error, so a
+forbidden operator stops mirrord whether `operator` is unset or true; a 2xx body it
+cannot deserialize is `Err(error) => error`, which stops it too) and
 `mirrord/cli/src/connection.rs` (`create_and_connect`: with `operator: true` a missing
 operator stops mirrord with "Command requires the mirrord operator or operator usage
 was explicitly enabled in the configuration file." (`cli/src/error.rs`); unset,
@@ -90,7 +94,9 @@ def verdict_finding(
             " Fix: a cluster admin binds ClusterRole `mirrord-operator-user` to you"
             f" (see {RBAC_DOCS})."
         )
-        code, severity = "operator-forbidden", _severity(setting, "warning")
+        # client.rs `try_new`: `Ok(true) => error` -> OperatorApiError::KubeError
+        # (FindingOperator): mirrord stops whether `operator` is unset or true.
+        code, severity = "operator-forbidden", "error"
         data["user"] = user
     elif kind == "not-installed":
         if setting is True:
@@ -104,6 +110,20 @@ def verdict_finding(
                 " mirrord will run without the operator."
             )
         code, severity = "operator-not-installed", _severity(setting, "information")
+    elif kind == "check-failed" and verdict.status is not None and 200 <= verdict.status < 300:
+        # client.rs `try_new`: `Api::all(client).get("operator")` answered 2xx with a body
+        # that does not deserialize into MirrordOperatorCrd -> `Err(error) => error`, not
+        # kube::Error::Api: mirrord stops whatever `operator` says ("mirrord operator API
+        # failed: finding operator failed with ...", cli/src/error.rs).
+        detail = verdict.detail.rstrip(".")
+        message = (
+            f"The mirrord operator's API in {where} answered, but not with a MirrordOperator"
+            f' mirrord can read: {detail}. mirrord will stop at start-up with "mirrord'
+            ' operator API failed: finding operator failed with ...", whatever `operator`'
+            " says. Fix: check what answers for operator.metalbear.co in this cluster"
+            " (upgrade or reinstall the operator)."
+        )
+        code, severity = "operator-check-failed", "error"
     elif kind == "check-failed":
         then = (
             "mirrord will fail, since operator is true."
@@ -143,7 +163,8 @@ UNIT = CheckUnit(
         "cluster-auth-failed",
         "untrusted-credential-plugin",
     ),
-    severity="error with `operator: true`; else warning (forbidden, failures) or"
+    severity="operator-forbidden and an unreadable 2xx answer: error (mirrord stops whatever"
+    " `operator` says); else error with `operator: true`, warning when unset (failures) or"
     " information (not installed)",
     requests="GET mirrordoperators/operator; on 404/403 the API group discovery (2-3 in all)",
     predicts="mirrord/operator/src/client.rs OperatorApi::try_new;"

@@ -6,12 +6,27 @@ function in `cluster/preflight/`) and one line here.
 
 from __future__ import annotations
 
-from mirrord_ls.cluster.checks import operator, target_exists, target_form, target_operator
+from mirrord_ls.cluster.checks import (
+    operator,
+    operator_access,
+    operator_agent,
+    operator_features,
+    operator_object,
+    operator_profile,
+    operator_required,
+    operator_sessions,
+    target_exists,
+)
 from mirrord_ls.cluster.checks.base import CheckUnit
 
 UNITS: tuple[CheckUnit, ...] = (
-    target_form.UNIT,
     operator.UNIT,
-    target_operator.UNIT,
+    operator_profile.UNIT,
+    operator_object.UNIT,
+    operator_required.UNIT,
+    operator_access.UNIT,
+    operator_features.UNIT,
+    operator_sessions.UNIT,
+    operator_agent.UNIT,
     target_exists.UNIT,
 )

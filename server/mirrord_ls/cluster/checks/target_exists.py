@@ -12,6 +12,8 @@ from typing import Any
 
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster.checks.base import CheckContext, CheckUnit
+from mirrord_ls.cluster.checks.operator_state import operator_path
+from mirrord_ls.cluster.preflight.operator import target_resolved_locally
 from mirrord_ls.cluster.targets import TargetLookup
 from mirrord_ls.config.targets import Target
 from mirrord_ls.findings import KeyedFinding, Severity
@@ -21,6 +23,12 @@ async def run(ctx: CheckContext) -> Sequence[KeyedFinding]:
     target = ctx.target
     if target is None:
         return []
+    if ctx.operator_setting is not False:
+        state = await operator_path(ctx)
+        if not target_resolved_locally(state.use, state.settings):
+            # A multi-cluster primary resolves the target in a workload cluster
+            # (client.rs `connect_in_multi_cluster_session`): nothing to look up here.
+            return []
     try:
         lookup = await ctx.facts.target(target)
     except creds_mod.CredentialError:
