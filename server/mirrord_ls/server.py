@@ -32,7 +32,6 @@ from mirrord_ls.cluster.inputs import from_analysis
 from mirrord_ls.cluster_runs import ClusterRuns, mark_rechecking
 from mirrord_ls.config import schema as schema_mod
 from mirrord_ls.config.analyze import Analysis
-from mirrord_ls.config.document import LineIndex
 from mirrord_ls.config.schema import Schema
 from mirrord_ls.daemon import Daemon
 from mirrord_ls.documents import (
@@ -45,7 +44,7 @@ from mirrord_ls.documents import (
 )
 from mirrord_ls.features.status import build_status
 from mirrord_ls.jsonrpc import MirrordProtocol
-from mirrord_ls.lsp_convert import to_diagnostics
+from mirrord_ls.lsp_convert import Encoding, Positions, encoding_of, positions_of, to_diagnostics
 from mirrord_ls.settings import ScopedSettings, Settings, parse_settings
 from mirrord_ls.tasks import Tasks
 
@@ -186,6 +185,18 @@ class MirrordLanguageServer(LanguageServer):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.ready.wait(), READY_TIMEOUT)
 
+    # -- positions ---------------------------------------------------------------
+    @property
+    def encoding(self) -> Encoding:
+        """The position encoding chosen at `initialize` (pygls picks the client's first
+        offered of utf-8/utf-16/utf-32, else utf-16, and declares it in the capabilities)."""
+        return encoding_of(self.workspace.position_encoding)
+
+    def positions(self, text: str) -> Positions:
+        """Offsets <-> positions of `text` in the negotiated encoding: every range, edit and
+        cursor the server sends or reads goes through this."""
+        return positions_of(text, self.encoding)
+
     # -- the text walk: text → analysis → findings (→ cluster) → publish -------------
     def current_text(self, state: DocState) -> tuple[str, int | None]:
         if state.is_open:
@@ -294,11 +305,9 @@ class MirrordLanguageServer(LanguageServer):
 
     # -- publishing ------------------------------------------------------------
     def diagnostics_for(self, state: DocState) -> list[types.Diagnostic]:
-        if state.analysis is not None:
-            lines = state.analysis.lines
-        else:
-            lines = LineIndex(self.current_text(state)[0])
-        return to_diagnostics(lines, (*state.config_findings, *state.cluster_findings))
+        text = state.analysis.text if state.analysis is not None else self.current_text(state)[0]
+        findings = (*state.config_findings, *state.cluster_findings)
+        return to_diagnostics(self.positions(text), findings)
 
     def publish(self, state: DocState, version: int | None = None) -> None:
         diagnostics = self.diagnostics_for(state)
