@@ -85,6 +85,8 @@ class MirrordLanguageServer(LanguageServer):
         """The document the status is about (the client's active editor, else the last opened)."""
         self._last_status: proto.Status | None = None
         self._shown_messages: set[str] = set()
+        self._settings_problems: set[str] = set()
+        """The settings problems already shown: each is shown once, not on every change."""
         self.stopping = False
         """Set by shutdown: nothing more is sent, nothing new starts."""
 
@@ -154,8 +156,13 @@ class MirrordLanguageServer(LanguageServer):
                 continue  # the folder says nothing of its own
             scoped.folders[folder], more = parse_settings(value)
             problems += [p for p in more if p not in problems]
+        # Each problem once: a client sends a configuration change for every keystroke in
+        # its settings editor, and a pop-up each time buried the editor. A problem fixed and
+        # made again is shown again.
         for problem in problems:
-            self.show_message(types.MessageType.Warning, f"mirrord-ls: {problem}")
+            if problem not in self._settings_problems:
+                self.show_message(types.MessageType.Warning, f"mirrord-ls: {problem}")
+        self._settings_problems = set(problems)
         schema_changed = settings.schema != self.settings.schema or not self.settings_loaded
         self.scoped = scoped
         self.settings_loaded = True

@@ -125,6 +125,7 @@ CONFIG = (
         (None, "utf-16"),  # nothing offered: the LSP's default
         (["utf-7", "utf-8"], "utf-8"),  # an unknown one is skipped
     ],
+    ids=["utf8-first", "utf32-first", "utf16-only", "none-offered", "unknown-then-utf8"],
 )
 async def test_every_position_in_the_negotiated_encoding(
     tmp_path: Path, reference_schema: Path, offered: list[str] | None, chosen: str
@@ -173,7 +174,7 @@ async def test_every_position_in_the_negotiated_encoding(
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
-@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
 async def test_line_breaks_are_the_lsps(
     tmp_path: Path, reference_schema: Path, encoding: str, newline: str
 ) -> None:
