@@ -223,6 +223,9 @@ class Daemon:
                 identity = state.facts.identity if state.facts else None
                 if identity is not None and not service.due(identity, period):
                     continue  # a failing cluster backs off
+                running = state.cluster_task
+                if running is not None and not running.done():
+                    continue  # still answering: a forced start would cancel it (see runs.start)
                 ls.runs.start(state, force=True)
 
     def stop(self) -> None:

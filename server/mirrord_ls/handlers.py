@@ -336,14 +336,16 @@ async def cmd_recheck(ls: MirrordLanguageServer, *args: Any) -> Any:
     targets = [one] if one is not None else ls.documents.values()
     for state in targets:
         await ls.settled(state.uri)  # read the latest text first
-    tasks = []
     for state in targets:
         if wants_cluster_check(ls.settings_for(state.uri), state):
-            tasks.append(ls.runs.start(state, force=True))
+            ls.runs.start(state, force=True)  # never joins a check begun before the ask
         else:
             ls.schedule(state.uri, 0)
-    if tasks:
-        await asyncio.gather(*tasks, return_exceptions=True)
+    for state in targets:
+        # The answer is about the latest check: one that replaced ours (a kubeconfig change
+        # seen meanwhile) is waited for too.
+        await ls.settled(state.uri)
+        await ls.runs.settled(state)
     return proto.to_json(ls.current_status())
 
 
