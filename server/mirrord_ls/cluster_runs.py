@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -69,6 +69,12 @@ class ClusterRuns:
         task = self.ls.tasks.start(self._run(state, force), f"cluster:{state.uri}")
         state.cluster_task = task
         state.cluster_analysis = state.analysis
+
+        def ended(done: asyncio.Task[None]) -> None:
+            if state.cluster_task is done:  # a finished check is not kept alive
+                state.cluster_task, state.cluster_analysis = None, None
+
+        task.add_done_callback(ended)
         return task
 
     async def _run(self, state: DocState, force: bool) -> None:
@@ -100,16 +106,27 @@ class ClusterRuns:
         if not (window and window.work_done_progress) or self.ls.stopping:
             return None
         token = f"mirrord-ls-check-{next(self._tokens)}"
+        tokens = self.ls.work_done_progress.tokens
         created = asyncio.ensure_future(self.ls.work_done_progress.create_async(token))
-        done, _ = await asyncio.wait({created}, timeout=2)
-        if not done or created.exception() is not None:
+
+        def unused(f: asyncio.Future[Any]) -> None:
+            # pygls files the token when the client answers, however late: never begun, it
+            # is forgotten then (else every such token stayed for the life of the process).
+            tokens.pop(token, None)
+            if not f.cancelled():
+                f.exception()  # retrieved: a refusal is not an error worth logging
+
+        try:
+            done, _ = await asyncio.wait({created}, timeout=2)
+        except asyncio.CancelledError:  # the check was replaced while the client answered
+            created.add_done_callback(unused)
+            raise
+        if not done or created.exception() is not None or self.ls.stopping:
             # A busy or refusing client still gets its diagnostics; the late answer is
             # left to pygls (cancelling its future would make it fail on that answer).
-            created.add_done_callback(lambda f: f.cancelled() or f.exception())
+            created.add_done_callback(unused)
             return None
         name = Path(to_fs_path(state.uri) or state.uri).name
-        if self.ls.stopping:
-            return None
         self.ls.work_done_progress.begin(
             token,
             types.WorkDoneProgressBegin(

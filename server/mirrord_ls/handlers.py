@@ -70,6 +70,11 @@ def register(server: MirrordLanguageServer) -> None:
     server.command(proto.SHOW_STATUS)(cmd_show_status)
     server.command(proto.SWITCH_CONTEXT)(cmd_switch_context)
     server.command(proto.ROLE_BINDING)(cmd_role_binding)
+    from mirrord_ls import internals
+
+    if internals.enabled():
+        probe = internals.Internals(server)
+        server.command(internals.COMMAND)(lambda ls, *args: probe.report())
 
 
 # -- lifecycle --------------------------------------------------------------------------------

@@ -58,9 +58,35 @@ READY_TIMEOUT = 10.0
 _SCHEMA_CODES = frozenset({"unknown-field", "invalid-value", "missing-field", "deprecated"})
 
 
+class ServerProtocol(MirrordProtocol):
+    """The wire protocol, minus a pygls 2.1 leak.
+
+    pygls files the future of every handler it runs in `_request_futures` (a client
+    request's under its id; a notification's, and each step of its built-in generator
+    handlers, under a fresh uuid) but removes only the requests' ones: every didChange,
+    didOpen, configuration change... left a finished future (and an asyncio task, with
+    what it held) behind for the life of the process. Each entry goes when its handler ends.
+    """
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        def done(future: Any) -> None:
+            if self._request_futures.get(msg_id) is future:
+                del self._request_futures[msg_id]
+            callback(future)
+
+        super()._execute_handler(msg_id, handler, done, args, kwargs)
+
+
 class MirrordLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("mirrord-ls", __version__, protocol_cls=MirrordProtocol)
+        super().__init__("mirrord-ls", __version__, protocol_cls=ServerProtocol)
         self.scoped = ScopedSettings()
         """The workspace's settings and each folder's; replaced whole on every change."""
         self.settings_loaded = False
