@@ -150,6 +150,20 @@ async def test_every_position_in_the_negotiated_encoding(
         assert hover is not None and isinstance(hover.contents, types.MarkupContent)
         assert hover.contents.value.startswith("**`feature`**")
 
+        # Completion at a cursor inside that key: each item replaces up to that cursor.
+        inside = position(CONFIG, CONFIG.index('"feature"') + 5, chosen)
+        listed = await lsp.text_document_completion_async(
+            types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri), position=inside
+            )
+        )
+        assert isinstance(listed, types.CompletionList) and listed.items
+        for item in listed.items:
+            assert isinstance(item.text_edit, types.TextEdit)
+            assert item.text_edit.range.end == inside
+            start = offset(CONFIG, item.text_edit.range.start, chosen)  # a whole character
+            assert CONFIG.index("}") < start <= CONFIG.index('"feature"') + 5
+
         # The "Rename" quick fix, applied here as the editor would: the file stays whole.
         actions = await lsp.text_document_code_action_async(
             types.CodeActionParams(
