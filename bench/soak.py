@@ -68,6 +68,7 @@ async def soak(seconds: float, schema: Path, tmp: Path) -> tuple[list[str], list
     rng = random.Random(16)
     lines: list[str] = []
     errors: list[str] = []
+    (tmp / "kube").mkdir()
     with start_demo_clusters(tmp / "kube" / "config") as clusters:
         healthy = clusters.server_for("healthy")
         assert healthy is not None

@@ -223,8 +223,7 @@ class Daemon:
                 identity = state.facts.identity if state.facts else None
                 if identity is not None and not service.due(identity, period):
                     continue  # a failing cluster backs off
-                running = state.cluster_task
-                if running is not None and not running.done():
+                if state.cluster_task is not None and not state.cluster_task.done():
                     continue  # still answering: a forced start would cancel it (see runs.start)
                 ls.runs.start(state, force=True)
 

@@ -14,6 +14,7 @@ import asyncio
 import gc
 import os
 import tracemalloc
+import types
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,15 @@ if TYPE_CHECKING:
 
 COMMAND = "mirrord-ls.internals"
 TOP_SITES = 15
+
+
+def _holder(referrer: object) -> str:
+    """What keeps a finished task alive, in words (a frame by its function)."""
+    if isinstance(referrer, types.FrameType):
+        return f"frame:{referrer.f_code.co_name}"
+    if isinstance(referrer, asyncio.Task):
+        return f"task:{referrer.get_name()[:40]}"
+    return type(referrer).__name__
 
 
 def enabled() -> bool:
@@ -40,10 +50,7 @@ class Internals:
         gc.collect()
         finished = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and o.done()]
         holders = Counter(
-            type(r).__name__ + (f":{r.get_name()}" if isinstance(r, asyncio.Task) else "")
-            for t in finished
-            for r in gc.get_referrers(t)
-            if r is not finished
+            _holder(r) for t in finished for r in gc.get_referrers(t) if r is not finished
         )
         kinds = Counter(name.split(":", 1)[0] for name in ls.tasks.names())
         out: dict[str, Any] = {
