@@ -145,7 +145,7 @@ async def soak(seconds: float, schema: Path, tmp: Path) -> tuple[list[str], list
                 held = await s.command("mirrord-ls.internals")
             except Exception as exc:  # a server without the command (an older build)
                 held = {"unavailable": str(exc)[:80]}
-            samples.append(((time.monotonic() - started) / 60, s.rss_mb(), rounds, edits))
+            settled_rss = s.rss_mb()
 
             known = '{\n  "kube_context": "forbidden",\n  "operator": "maybe"\n}\n'
             uri = s.open(paths[0], known)
@@ -166,12 +166,13 @@ async def soak(seconds: float, schema: Path, tmp: Path) -> tuple[list[str], list
     lines.append("|---:|---:|---:|---:|")
     for minute, rss, r, e in samples:
         lines.append(f"| {minute:.1f} | {rss:.1f} | {r} | {e} |")
+    lines.append(f"| settled | {settled_rss:.1f} | {rounds} | {edits} |")
     half = [x for x in samples if x[0] >= samples[-1][0] / 2]
     if len(half) >= 2 and half[-1][0] > half[0][0]:
         slope = (half[-1][1] - half[0][1]) / (half[-1][0] - half[0][0])
         verdict = "levels off" if slope < LEVEL_MB_PER_MIN else "STILL GROWING"
         lines.append("")
-        lines.append(f"RSS over the second half: {slope:+.2f} MiB/min ({verdict})")
+        lines.append(f"RSS over the second half of the load: {slope:+.2f} MiB/min ({verdict})")
         if slope >= LEVEL_MB_PER_MIN:
             errors.append(f"soak: RSS grows {slope:.2f} MiB/min over the second half")
     held_view = {k: v for k, v in held.items() if not k.startswith("finishedTask") or v}
