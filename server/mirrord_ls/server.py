@@ -76,12 +76,23 @@ class ServerProtocol(MirrordProtocol):
         args: tuple[Any, ...] | None = None,
         kwargs: dict[str, Any] | None = None,
     ) -> None:
-        def done(future: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (never while serving): pygls' own behaviour
+            return super()._execute_handler(msg_id, handler, callback, args, kwargs)
+
+        def forget(future: Any) -> None:
             if self._request_futures.get(msg_id) is future:
                 del self._request_futures[msg_id]
-            callback(future)
 
-        super()._execute_handler(msg_id, handler, done, args, kwargs)
+        def done(future: Any) -> None:
+            callback(future)
+            # Later, on the loop: a future cancelled while pygls walks the dict (shutdown
+            # cancels them all) calls this at once, and a thread handler's from its thread.
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to keep
+                loop.call_soon_threadsafe(forget, future)
+
+        return super()._execute_handler(msg_id, handler, done, args, kwargs)
 
 
 class MirrordLanguageServer(LanguageServer):
