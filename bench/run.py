@@ -1199,6 +1199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report)
     if args.out:
         args.out.write_text(report, "utf-8")
+    errors += __import__("soak").from_env()  # bench/soak.py, when MIRRORD_LS_SOAK_SECONDS is set
     for error in errors:
         print(f"[bench] error: {error}", file=sys.stderr)
     return 1 if errors else 0

@@ -1,7 +1,11 @@
 """Cluster checks of documents: start one, cancel a stale one, say when one is slow.
 
 One cluster check per document at a time: a newer text cancels the check of
-an older one (its answer would be stale). A check that takes more than a
+an older one (its answer would be stale), and so does a forced check (the
+user's re-check, a kubeconfig or context change): the last write wins, so a
+forced check never joins one that began before it. A check's progress token
+is forgotten when it ends (pygls keeps every token otherwise, and with it the
+cancel callback holding the finished check). A check that takes more than a
 moment marks the verdicts still on screen as being re-checked, and reports
 progress where the client shows it. The walk itself is
 `ClusterService.check`; this module only runs it for the server's documents.
@@ -10,8 +14,9 @@ progress where the client shows it. The walk itself is
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -44,6 +49,7 @@ class ClusterRuns:
         """Created on first use, so start-up stays light."""
         self.busy = 0
         """Cluster checks running now."""
+        self._tokens = itertools.count(1)
 
     def cluster_service(self) -> ClusterService:
         timeout = self.ls.settings.cluster.timeoutSeconds
@@ -55,12 +61,20 @@ class ClusterRuns:
     def start(self, state: DocState, force: bool = False) -> asyncio.Task[None]:
         running = state.cluster_task
         if running is not None and not running.done():
-            if state.cluster_analysis is state.analysis:
+            if state.cluster_analysis is state.analysis and not force:
                 return running  # already checking this very text: that answer is fresh
-            running.cancel()  # checking an older text: its answer would be stale
+            # Checking an older text, or asked afresh (the kubeconfig or context may have
+            # changed since it began): its answer would be stale.
+            running.cancel()
         task = self.ls.tasks.start(self._run(state, force), f"cluster:{state.uri}")
         state.cluster_task = task
         state.cluster_analysis = state.analysis
+
+        def ended(done: asyncio.Task[None]) -> None:
+            if state.cluster_task is done:  # a finished check is not kept alive
+                state.cluster_task, state.cluster_analysis = None, None
+
+        task.add_done_callback(ended)
         return task
 
     async def _run(self, state: DocState, force: bool) -> None:
@@ -82,8 +96,8 @@ class ClusterRuns:
             try:
                 await inner
             finally:
-                if token is not None and not self.ls.stopping:
-                    self.ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
+                if token is not None:
+                    self.end_progress(token)
         finally:
             inner.cancel()  # cancelled ourselves (newer text, shutdown): so is the check
 
@@ -91,17 +105,28 @@ class ClusterRuns:
         window = self.ls.client_capabilities.window
         if not (window and window.work_done_progress) or self.ls.stopping:
             return None
-        token = f"mirrord-ls-check-{id(task)}"
+        token = f"mirrord-ls-check-{next(self._tokens)}"
+        tokens = self.ls.work_done_progress.tokens
         created = asyncio.ensure_future(self.ls.work_done_progress.create_async(token))
-        done, _ = await asyncio.wait({created}, timeout=2)
-        if not done or created.exception() is not None:
+
+        def unused(f: asyncio.Future[Any]) -> None:
+            # pygls files the token when the client answers, however late: never begun, it
+            # is forgotten then (else every such token stayed for the life of the process).
+            tokens.pop(token, None)
+            if not f.cancelled():
+                f.exception()  # retrieved: a refusal is not an error worth logging
+
+        try:
+            done, _ = await asyncio.wait({created}, timeout=2)
+        except asyncio.CancelledError:  # the check was replaced while the client answered
+            created.add_done_callback(unused)
+            raise
+        if not done or created.exception() is not None or self.ls.stopping:
             # A busy or refusing client still gets its diagnostics; the late answer is
             # left to pygls (cancelling its future would make it fail on that answer).
-            created.add_done_callback(lambda f: f.cancelled() or f.exception())
+            created.add_done_callback(unused)
             return None
         name = Path(to_fs_path(state.uri) or state.uri).name
-        if self.ls.stopping:
-            return None
         self.ls.work_done_progress.begin(
             token,
             types.WorkDoneProgressBegin(
@@ -112,6 +137,18 @@ class ClusterRuns:
         if cancelled is not None:
             cancelled.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
         return token
+
+    def end_progress(self, token: str) -> None:
+        """End the progress and forget its token (and the cancel callback on it)."""
+        if not self.ls.stopping:
+            self.ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
+        self.ls.work_done_progress.tokens.pop(token, None)
+
+    async def settled(self, state: DocState) -> None:
+        """Wait until the latest cluster check of `state` ended (a check replaced meanwhile
+        by a newer one is followed to that one)."""
+        while (task := state.cluster_task) is not None and not task.done():
+            await asyncio.wait({task})
 
     async def _check(self, state: DocState, analysis: Analysis, force: bool) -> None:
         ls = self.ls

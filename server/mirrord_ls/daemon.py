@@ -223,6 +223,8 @@ class Daemon:
                 identity = state.facts.identity if state.facts else None
                 if identity is not None and not service.due(identity, period):
                     continue  # a failing cluster backs off
+                if state.cluster_task is not None and not state.cluster_task.done():
+                    continue  # still answering: a forced start would cancel it (see runs.start)
                 ls.runs.start(state, force=True)
 
     def stop(self) -> None:

@@ -6,7 +6,8 @@ result id. `Documents` is the map of them. `analysis_now` answers on the
 document's current text (analysing on demand when the debounced check has
 not run yet), so completion, hover and code actions never answer on an old
 text. `wants_cluster_check` is the one rule for whether a config gets a
-cluster check.
+cluster check. `LspWorkspace` keeps the editor's open texts, applying incremental
+changes with the LSP's line breaks in the negotiated position encoding.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ import asyncio
 import itertools
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument, Workspace
 
 from mirrord_ls.config.analyze import Analysis, analyze
 from mirrord_ls.config.files import Format, config_format, git_branch_for
 from mirrord_ls.config.schema import Schema
 from mirrord_ls.findings import Finding
+from mirrord_ls.lsp_convert import line_texts
 from mirrord_ls.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +76,49 @@ class DocState:
     """The diagnostics `result_id` names."""
     memo: tuple[int | None, Schema, Analysis] | None = None
     """(version, schema, analysis) of the latest text analysed."""
+
+
+class LspTextDocument(TextDocument):
+    """pygls' open document, cut into lines as the LSP does.
+
+    pygls applies an incremental change through `lines` and its position codec (which
+    counts in the negotiated encoding), but its `lines` is `str.splitlines`, which also
+    breaks on U+2028, U+0085, form feeds...: a change after such a character landed on the
+    wrong line. Only "\n", "\r\n" and "\r" end a line here."""
+
+    @property
+    def lines(self) -> Sequence[str]:
+        return line_texts(self.source)
+
+
+class LspWorkspace(Workspace):
+    """pygls' workspace, whose documents are `LspTextDocument`s."""
+
+    @classmethod
+    def like(cls, other: Workspace, sync_kind: Any) -> LspWorkspace:
+        """The same workspace (root, folders, position encoding), with our documents."""
+        return cls(
+            other.root_uri,
+            sync_kind,
+            list(other.folders.values()),
+            other.position_encoding,
+        )
+
+    def _create_text_document(
+        self,
+        doc_uri: str,
+        source: str | None = None,
+        version: int | None = None,
+        language_id: str | None = None,
+    ) -> TextDocument:
+        return LspTextDocument(
+            doc_uri,
+            source=source,
+            version=version,
+            language_id=language_id,
+            sync_kind=self._sync_kind,
+            position_codec=self.position_codec,
+        )
 
 
 class ResultIds:

@@ -21,7 +21,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from mirrord_ls import protocol as proto
-from mirrord_ls.documents import DocState, format_for, wants_cluster_check
+from mirrord_ls.documents import DocState, LspWorkspace, format_for, wants_cluster_check
 from mirrord_ls.features import completion as completion_mod
 from mirrord_ls.features import hover as hover_mod
 from mirrord_ls.lsp_convert import (
@@ -70,6 +70,11 @@ def register(server: MirrordLanguageServer) -> None:
     server.command(proto.SHOW_STATUS)(cmd_show_status)
     server.command(proto.SWITCH_CONTEXT)(cmd_switch_context)
     server.command(proto.ROLE_BINDING)(cmd_role_binding)
+    from mirrord_ls import internals
+
+    if internals.enabled():
+        probe = internals.Internals(server)
+        server.command(internals.COMMAND)(lambda ls, *args: probe.report())
 
 
 # -- lifecycle --------------------------------------------------------------------------------
@@ -84,6 +89,9 @@ def on_initialize(ls: MirrordLanguageServer, params: types.InitializeParams) -> 
     # Pull only where the server can say "pull again" when the cluster answers later;
     # otherwise push, so late verdicts always reach the editor.
     ls.pull_mode = bool(text_caps and text_caps.diagnostic) and ls.refresh_support
+    # pygls made the workspace (with the negotiated position encoding) before this handler:
+    # the same one, whose documents cut lines as the LSP does (see LspWorkspace).
+    ls.protocol._workspace = LspWorkspace.like(ls.workspace, ls._text_document_sync_kind)
 
 
 async def on_initialized(ls: MirrordLanguageServer, params: types.InitializedParams) -> None:
@@ -229,7 +237,7 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
     state = ls.documents.get(uri)
     if state is None or analysis is None:
         return None
-    offset = analysis.lines.offset(params.position.line, params.position.character)
+    offset = ls.positions(analysis.text).offset(params.position.line, params.position.character)
     found = hover_mod.config_hover(analysis, offset)
     if found is None:
         return None
@@ -270,7 +278,8 @@ async def on_completion(
     state = ls.documents.get(uri)
     if state is None or state.fmt is None or analysis is None:
         return None
-    text, lines = analysis.text, analysis.lines
+    text = analysis.text
+    lines = ls.positions(text)
     offset = lines.offset(params.position.line, params.position.character)
     existing: set[str] = set()
     if analysis.root is not None:
@@ -299,15 +308,16 @@ async def on_code_action(
     if state is None or analysis is None:
         return None
     ours = [d for d in params.context.diagnostics if str(d.source or "").startswith("mirrord-ls")]
+    lines = ls.positions(analysis.text)
     offsets = [
         (
-            analysis.lines.offset(d.range.start.line, d.range.start.character),
-            analysis.lines.offset(d.range.end.line, d.range.end.character),
+            lines.offset(d.range.start.line, d.range.start.character),
+            lines.offset(d.range.end.line, d.range.end.character),
         )
         for d in ours
     ]
     actions = actions_for(analysis, ours, state.facts, uri, offsets)
-    return to_code_actions(analysis.lines, uri, actions)
+    return to_code_actions(lines, uri, actions)
 
 
 # -- workspace ---------------------------------------------------------------------------------
@@ -336,14 +346,16 @@ async def cmd_recheck(ls: MirrordLanguageServer, *args: Any) -> Any:
     targets = [one] if one is not None else ls.documents.values()
     for state in targets:
         await ls.settled(state.uri)  # read the latest text first
-    tasks = []
     for state in targets:
         if wants_cluster_check(ls.settings_for(state.uri), state):
-            tasks.append(ls.runs.start(state, force=True))
+            ls.runs.start(state, force=True)  # never joins a check begun before the ask
         else:
             ls.schedule(state.uri, 0)
-    if tasks:
-        await asyncio.gather(*tasks, return_exceptions=True)
+    for state in targets:
+        # The answer is about the latest check: one that replaced ours (a kubeconfig change
+        # seen meanwhile) is waited for too.
+        await ls.settled(state.uri)
+        await ls.runs.settled(state)
     return proto.to_json(ls.current_status())
 
 
@@ -369,7 +381,7 @@ async def cmd_switch_context(ls: MirrordLanguageServer, *args: Any) -> Any:
     result = await ls.workspace_apply_edit_async(
         types.ApplyWorkspaceEditParams(
             label=f"mirrord: use context {parsed.context}",
-            edit=to_versioned_edit(state.analysis.lines, uri, version, [edit]),
+            edit=to_versioned_edit(ls.positions(state.analysis.text), uri, version, [edit]),
         )
     )
     return proto.to_json(proto.SwitchContextResult(bool(result.applied), result.failure_reason))

@@ -2,9 +2,12 @@
 
 Everything below the server speaks in file offsets (`Finding`, completion
 `Item`, quick-fix `Action`, edits as `(start, end, text)`); this module turns
-them into LSP positions (0-based lines, UTF-16 characters, through
-`LineIndex`) and LSP objects. `check --format json` prints the same shape
-through `finding_json`, so the editor and the terminal agree to the character.
+them into LSP positions and LSP objects, through `Positions`: 0-based lines cut
+at "\n", "\r\n" and "\r" (the LSP's line breaks, not `str.splitlines`'s), and
+characters counted in the position encoding negotiated at `initialize`
+(UTF-16 code units unless the client offered UTF-8 or UTF-32). `check --format
+json` prints the same shape through `finding_json` (always UTF-16), so the
+editor and the terminal agree to the character.
 
 lsprotocol is imported only by the functions that build its types: `check`
 never pays for it (it costs about half a second to import).
@@ -12,8 +15,11 @@ never pays for it (it costs about half a second to import).
 
 from __future__ import annotations
 
+import bisect
+import functools
+import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mirrord_ls.config.document import LineIndex
 from mirrord_ls.findings import Finding
@@ -26,25 +32,109 @@ if TYPE_CHECKING:
 
 Edit = tuple[int, int, str]
 LinePosition = tuple[int, int]
+Encoding = Literal["utf-16", "utf-8", "utf-32"]
+ENCODINGS: tuple[Encoding, ...] = ("utf-16", "utf-8", "utf-32")
+
+# The LSP's line breaks, and only these: `str.splitlines` also breaks on U+2028, U+0085,
+# form feed and more, which a client does not count as lines (every later range would move).
+_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def positions(lines: LineIndex, start: int, end: int) -> tuple[LinePosition, LinePosition]:
-    """Offsets -> (line, UTF-16 character) pairs; an end before the start is the start."""
+def line_texts(text: str) -> tuple[str, ...]:
+    """`text` cut into lines at the LSP's breaks, each keeping its own break."""
+    starts = [0, *(m.end() for m in _BREAK.finditer(text))]
+    return tuple(text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True))
+
+
+def encoding_of(name: object) -> Encoding:
+    """The negotiated `positionEncoding` as one of ours (UTF-16, the LSP default, otherwise)."""
+    return next((e for e in ENCODINGS if e == str(name)), "utf-16")
+
+
+def _width(char: str, encoding: Encoding) -> int:
+    """Code units of one character in `encoding`."""
+    if encoding == "utf-32":
+        return 1
+    code = ord(char)
+    if encoding == "utf-16":
+        return 2 if code > 0xFFFF else 1
+    return 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+
+
+def _units(segment: str, encoding: Encoding) -> int:
+    if encoding == "utf-32" or segment.isascii():
+        return len(segment)
+    if encoding == "utf-16":
+        return len(segment) + sum(1 for c in segment if ord(c) > 0xFFFF)
+    return len(segment.encode("utf-8", "surrogatepass"))
+
+
+class Positions:
+    """String offsets <-> LSP positions of one text in one position encoding."""
+
+    def __init__(self, text: str, encoding: Encoding = "utf-16") -> None:
+        self.text = text
+        self.encoding: Encoding = encoding
+        self._starts = [0, *(m.end() for m in _BREAK.finditer(text))]
+
+    def line_end(self, line: int) -> int:
+        """Where the line's text ends (before its break)."""
+        if line + 1 < len(self._starts):
+            nxt = self._starts[line + 1]
+            return nxt - 2 if self.text.startswith("\r\n", nxt - 2) else nxt - 1
+        return len(self.text)
+
+    def position(self, offset: int) -> LinePosition:
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self._starts, offset) - 1
+        # An offset inside a line break (between "\r" and "\n") is the end of its line.
+        end = min(offset, self.line_end(line))
+        return line, _units(self.text[self._starts[line] : end], self.encoding)
+
+    def offset(self, line: int, character: int) -> int:
+        """A client's position back to an offset; a character past the line's end (or in
+        the middle of a character) is clamped to it, never into the next line."""
+        if line < 0:
+            return 0
+        if line >= len(self._starts):
+            return len(self.text)
+        i, end = self._starts[line], self.line_end(line)
+        units = 0
+        while i < end and units < character:
+            units += _width(self.text[i], self.encoding)
+            i += 1
+        return i
+
+
+@functools.lru_cache(maxsize=64)
+def positions_of(text: str, encoding: Encoding = "utf-16") -> Positions:
+    """The (cached) `Positions` of a text: a publish, a pull and a code action on the same
+    text share one."""
+    return Positions(text, encoding)
+
+
+def _index(lines: Positions | LineIndex) -> Positions:
+    return lines if isinstance(lines, Positions) else positions_of(lines.text)
+
+
+def positions(lines: Positions, start: int, end: int) -> tuple[LinePosition, LinePosition]:
+    """Offsets -> (line, character) pairs; an end before the start is the start."""
     return lines.position(start), lines.position(max(end, start))
 
 
-def offsets(lines: LineIndex, start: LinePosition, end: LinePosition) -> tuple[int, int]:
+def offsets(lines: Positions, start: LinePosition, end: LinePosition) -> tuple[int, int]:
     """LSP positions back to offsets (a client's diagnostic range, for code actions)."""
     return lines.offset(*start), lines.offset(*end)
 
 
-def range_json(lines: LineIndex, start: int, end: int) -> dict[str, Any]:
-    (sl, sc), (el, ec) = positions(lines, start, end)
+def range_json(lines: Positions | LineIndex, start: int, end: int) -> dict[str, Any]:
+    (sl, sc), (el, ec) = positions(_index(lines), start, end)
     return {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}
 
 
-def finding_json(lines: LineIndex, finding: Finding) -> dict[str, Any]:
-    """The `check --format json` entry: an LSP diagnostic's range, severity in words."""
+def finding_json(lines: Positions | LineIndex, finding: Finding) -> dict[str, Any]:
+    """The `check --format json` entry: an LSP diagnostic's range (UTF-16, the LSP's
+    default), severity in words."""
     return {
         "range": range_json(lines, finding.start, finding.end),
         "severity": finding.severity,
@@ -63,7 +153,7 @@ def to_position(position: LinePosition) -> types.Position:
     return types.Position(line=position[0], character=position[1])
 
 
-def to_range(lines: LineIndex, start: int, end: int) -> types.Range:
+def to_range(lines: Positions, start: int, end: int) -> types.Range:
     from lsprotocol import types
 
     first, last = positions(lines, start, end)
@@ -81,7 +171,7 @@ def _severity(severity: str) -> types.DiagnosticSeverity:
     }[severity]
 
 
-def to_diagnostic(lines: LineIndex, finding: Finding) -> types.Diagnostic:
+def to_diagnostic(lines: Positions, finding: Finding) -> types.Diagnostic:
     from lsprotocol import types
 
     return types.Diagnostic(
@@ -94,11 +184,11 @@ def to_diagnostic(lines: LineIndex, finding: Finding) -> types.Diagnostic:
     )
 
 
-def to_diagnostics(lines: LineIndex, findings: Iterable[Finding]) -> list[types.Diagnostic]:
+def to_diagnostics(lines: Positions, findings: Iterable[Finding]) -> list[types.Diagnostic]:
     return [to_diagnostic(lines, f) for f in findings]
 
 
-def to_text_edit(lines: LineIndex, edit: Edit) -> types.TextEdit:
+def to_text_edit(lines: Positions, edit: Edit) -> types.TextEdit:
     from lsprotocol import types
 
     return types.TextEdit(range=to_range(lines, edit[0], edit[1]), new_text=edit[2])
@@ -111,7 +201,7 @@ def to_markdown_hover(markdown: str) -> types.Hover:
 
 
 def to_completion_list(
-    lines: LineIndex, items: Sequence[Item], cursor: int, incomplete: bool
+    lines: Positions, items: Sequence[Item], cursor: int, incomplete: bool
 ) -> types.CompletionList:
     """Each item replaces from where its word starts up to the cursor."""
     from lsprotocol import types
@@ -143,7 +233,7 @@ def to_completion_list(
 
 
 def to_code_actions(
-    lines: LineIndex, uri: str, actions: Iterable[Action]
+    lines: Positions, uri: str, actions: Iterable[Action]
 ) -> list[types.CodeAction]:
     from lsprotocol import types
 
@@ -173,7 +263,7 @@ def to_code_actions(
 
 
 def to_versioned_edit(
-    lines: LineIndex, uri: str, version: int | None, edits: Iterable[Edit]
+    lines: Positions, uri: str, version: int | None, edits: Iterable[Edit]
 ) -> types.WorkspaceEdit:
     """A workspace edit bound to the document version it was computed on."""
     from lsprotocol import types

@@ -32,7 +32,6 @@ from mirrord_ls.cluster.inputs import from_analysis
 from mirrord_ls.cluster_runs import ClusterRuns, mark_rechecking
 from mirrord_ls.config import schema as schema_mod
 from mirrord_ls.config.analyze import Analysis
-from mirrord_ls.config.document import LineIndex
 from mirrord_ls.config.schema import Schema
 from mirrord_ls.daemon import Daemon
 from mirrord_ls.documents import (
@@ -45,7 +44,7 @@ from mirrord_ls.documents import (
 )
 from mirrord_ls.features.status import build_status
 from mirrord_ls.jsonrpc import MirrordProtocol
-from mirrord_ls.lsp_convert import to_diagnostics
+from mirrord_ls.lsp_convert import Encoding, Positions, encoding_of, positions_of, to_diagnostics
 from mirrord_ls.settings import ScopedSettings, Settings, parse_settings
 from mirrord_ls.tasks import Tasks
 
@@ -59,9 +58,46 @@ READY_TIMEOUT = 10.0
 _SCHEMA_CODES = frozenset({"unknown-field", "invalid-value", "missing-field", "deprecated"})
 
 
+class ServerProtocol(MirrordProtocol):
+    """The wire protocol, minus a pygls 2.1 leak.
+
+    pygls files the future of every handler it runs in `_request_futures` (a client
+    request's under its id; a notification's, and each step of its built-in generator
+    handlers, under a fresh uuid) but removes only the requests' ones: every didChange,
+    didOpen, configuration change... left a finished future (and an asyncio task, with
+    what it held) behind for the life of the process. Each entry goes when its handler ends.
+    """
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (never while serving): pygls' own behaviour
+            return super()._execute_handler(msg_id, handler, callback, args, kwargs)
+
+        def forget(future: Any) -> None:
+            if self._request_futures.get(msg_id) is future:
+                del self._request_futures[msg_id]
+
+        def done(future: Any) -> None:
+            callback(future)
+            # Later, on the loop: a future cancelled while pygls walks the dict (shutdown
+            # cancels them all) calls this at once, and a thread handler's from its thread.
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to keep
+                loop.call_soon_threadsafe(forget, future)
+
+        return super()._execute_handler(msg_id, handler, done, args, kwargs)
+
+
 class MirrordLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("mirrord-ls", __version__, protocol_cls=MirrordProtocol)
+        super().__init__("mirrord-ls", __version__, protocol_cls=ServerProtocol)
         self.scoped = ScopedSettings()
         """The workspace's settings and each folder's; replaced whole on every change."""
         self.settings_loaded = False
@@ -86,6 +122,8 @@ class MirrordLanguageServer(LanguageServer):
         """The document the status is about (the client's active editor, else the last opened)."""
         self._last_status: proto.Status | None = None
         self._shown_messages: set[str] = set()
+        self._settings_problems: set[str] = set()
+        """The settings problems already shown: each is shown once, not on every change."""
         self.stopping = False
         """Set by shutdown: nothing more is sent, nothing new starts."""
 
@@ -155,8 +193,13 @@ class MirrordLanguageServer(LanguageServer):
                 continue  # the folder says nothing of its own
             scoped.folders[folder], more = parse_settings(value)
             problems += [p for p in more if p not in problems]
+        # Each problem once: a client sends a configuration change for every keystroke in
+        # its settings editor, and a pop-up each time buried the editor. A problem fixed and
+        # made again is shown again.
         for problem in problems:
-            self.show_message(types.MessageType.Warning, f"mirrord-ls: {problem}")
+            if problem not in self._settings_problems:
+                self.show_message(types.MessageType.Warning, f"mirrord-ls: {problem}")
+        self._settings_problems = set(problems)
         schema_changed = settings.schema != self.settings.schema or not self.settings_loaded
         self.scoped = scoped
         self.settings_loaded = True
@@ -185,6 +228,18 @@ class MirrordLanguageServer(LanguageServer):
     async def wait_ready(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.ready.wait(), READY_TIMEOUT)
+
+    # -- positions ---------------------------------------------------------------
+    @property
+    def encoding(self) -> Encoding:
+        """The position encoding chosen at `initialize` (pygls picks the client's first
+        offered of utf-8/utf-16/utf-32, else utf-16, and declares it in the capabilities)."""
+        return encoding_of(self.workspace.position_encoding)
+
+    def positions(self, text: str) -> Positions:
+        """Offsets <-> positions of `text` in the negotiated encoding: every range, edit and
+        cursor the server sends or reads goes through this."""
+        return positions_of(text, self.encoding)
 
     # -- the text walk: text → analysis → findings (→ cluster) → publish -------------
     def current_text(self, state: DocState) -> tuple[str, int | None]:
@@ -294,11 +349,9 @@ class MirrordLanguageServer(LanguageServer):
 
     # -- publishing ------------------------------------------------------------
     def diagnostics_for(self, state: DocState) -> list[types.Diagnostic]:
-        if state.analysis is not None:
-            lines = state.analysis.lines
-        else:
-            lines = LineIndex(self.current_text(state)[0])
-        return to_diagnostics(lines, (*state.config_findings, *state.cluster_findings))
+        text = state.analysis.text if state.analysis is not None else self.current_text(state)[0]
+        findings = (*state.config_findings, *state.cluster_findings)
+        return to_diagnostics(self.positions(text), findings)
 
     def publish(self, state: DocState, version: int | None = None) -> None:
         diagnostics = self.diagnostics_for(state)

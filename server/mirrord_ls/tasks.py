@@ -43,6 +43,10 @@ class Tasks:
     def __len__(self) -> int:
         return len(self._tasks)
 
+    def names(self) -> list[str]:
+        """The names of the tasks still running (leak tests read them)."""
+        return [t.get_name() for t in self._tasks]
+
     def cancel_all(self) -> list[asyncio.Task[Any]]:
         """Shutdown: cancel every task; returns them (to wait for, bounded)."""
         self.closed = True

@@ -12,10 +12,29 @@ import re
 
 from mirrord_ls.config.analyze import Analysis
 from mirrord_ls.config.files import Format
+from mirrord_ls.lsp_convert import line_texts
 
 Edit = tuple[int, int, str]
+_LINE_END = re.compile(r"\r\n|\r|\n")
 _BARE_YAML = re.compile(r"^[A-Za-z0-9_./-]+$")
 _BARE_TOML_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _line_start(text: str, offset: int) -> int:
+    """Where the line holding `offset` starts (lines end at "\n", "\r\n" or "\r")."""
+    return max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+
+
+def _next_line(text: str, offset: int) -> int:
+    """Where the line after the one holding `offset` starts (the text's end if none)."""
+    found = _LINE_END.search(text, offset)
+    return found.end() if found else len(text)
+
+
+def _break_of(text: str) -> str:
+    """The file's own line break, for an inserted line."""
+    found = _LINE_END.search(text)
+    return found.group() if found else "\n"
 
 
 def scalar(value: str | bool, fmt: Format) -> str:
@@ -61,22 +80,19 @@ def remove_field(analysis: Analysis, path: tuple[str, ...]) -> Edit | None:
         after = re.compile(r"\s*,").match(text, end)
         if after:
             end = after.end()
-            ws = re.compile(r"[ \t]*\n?").match(text, end)
+            ws = re.compile(r"[ \t]*(?:\r\n|\r|\n)?").match(text, end)
             end = ws.end() if ws else end
         else:
             before = text[:start].rstrip()
             if before.endswith(","):
                 start = len(before) - 1
         # Take the indentation of a field alone on its line with it.
-        line_start = text.rfind("\n", 0, start) + 1
+        line_start = _line_start(text, start)
         if not text[line_start:start].strip():
             start = line_start
         return (start, end, "")
     # TOML and YAML: the whole line(s) the field spans.
-    line_start = text.rfind("\n", 0, found.key_start) + 1
-    line_end = text.find("\n", found.end)
-    line_end = len(text) if line_end == -1 else line_end + 1
-    return (line_start, line_end, "")
+    return (_line_start(text, found.key_start), _next_line(text, found.end), "")
 
 
 def set_top_level(analysis: Analysis, key: str, value: str | bool) -> Edit | None:
@@ -85,6 +101,7 @@ def set_top_level(analysis: Analysis, key: str, value: str | bool) -> Edit | Non
         return replace_value(analysis, (key,), value)
     root = analysis.root
     text = analysis.text
+    nl = _break_of(text)
     if analysis.fmt == "json":
         if root is None or root.kind != "object":
             return None
@@ -92,15 +109,17 @@ def set_top_level(analysis: Analysis, key: str, value: str | bool) -> Edit | Non
         indent = "  "
         if root.members:
             first_key, _ = analysis.source_span(root.members[0].key_start, root.members[0].key_end)
-            line_start = text.rfind("\n", 0, first_key) + 1
+            line_start = _line_start(text, first_key)
             indent = text[line_start:first_key] if not text[line_start:first_key].strip() else ""
-            return (first_key, first_key, f"{json.dumps(key)}: {scalar(value, 'json')},\n{indent}")
-        return (start + 1, start + 1, f"\n{indent}{json.dumps(key)}: {scalar(value, 'json')}\n")
+            member = f"{json.dumps(key)}: {scalar(value, 'json')}"
+            return (first_key, first_key, f"{member},{nl}{indent}")
+        member = f"{json.dumps(key)}: {scalar(value, 'json')}"
+        return (start + 1, start + 1, f"{nl}{indent}{member}{nl}")
     sep = " = " if analysis.fmt == "toml" else ": "
-    line = f"{key}{sep}{scalar(value, analysis.fmt)}\n"
+    line = f"{key}{sep}{scalar(value, analysis.fmt)}{nl}"
     # After leading comments and a YAML document marker, before anything else.
     offset = 0
-    for raw in text.splitlines(keepends=True):
+    for raw in line_texts(text):
         stripped = raw.strip()
         if stripped.startswith("#") or stripped == "---" or not stripped:
             offset += len(raw)
