@@ -83,6 +83,8 @@ class ClusterInputs:
     """The parsed target (None: unset, not understood, or from a template that failed)."""
     target_path: KeyPath = ()
     """Where the target is named: `("target",)` or `("target", "path")`."""
+    target_namespace: str | None = None
+    """`target.namespace` as written (a targetless run with it still names a namespace)."""
     profile: str | None = None
     agent: FrozenDict = field(default_factory=FrozenDict)
     feature: FrozenDict = field(default_factory=FrozenDict)
@@ -177,6 +179,7 @@ def from_analysis(analysis: Analysis) -> ClusterInputs:
         target = None  # the template finding says it; its stand-in value is no target
     agent = analysis.value(("agent",))
     feature = analysis.value(("feature",))
+    target_ns = analysis.value(("target", "namespace"))
     return ClusterInputs(
         operator=typed("operator", bool),
         kube_context=typed("kube_context", str),
@@ -184,6 +187,7 @@ def from_analysis(analysis: Analysis) -> ClusterInputs:
         accept_invalid_certificates=typed("accept_invalid_certificates", bool),
         target=target,
         target_path=target_path,
+        target_namespace=target_ns if isinstance(target_ns, str) else None,
         profile=typed("profile", str),
         agent=FrozenDict(agent) if isinstance(agent, dict) else FrozenDict(),
         feature=FrozenDict(feature) if isinstance(feature, dict) else FrozenDict(),

@@ -6,7 +6,16 @@ function in `cluster/preflight/`) and one line here.
 
 from __future__ import annotations
 
-from mirrord_ls.cluster.checks import operator, target_exists, target_form, target_operator
+from mirrord_ls.cluster.checks import (
+    agent_access,
+    agent_cluster,
+    agent_policy,
+    agent_target,
+    operator,
+    target_exists,
+    target_form,
+    target_operator,
+)
 from mirrord_ls.cluster.checks.base import CheckUnit
 
 UNITS: tuple[CheckUnit, ...] = (
@@ -14,4 +23,8 @@ UNITS: tuple[CheckUnit, ...] = (
     operator.UNIT,
     target_operator.UNIT,
     target_exists.UNIT,
+    agent_cluster.UNIT,  # the open-source path: mirrord creates its agent itself
+    agent_target.UNIT,
+    agent_policy.UNIT,
+    agent_access.UNIT,
 )
