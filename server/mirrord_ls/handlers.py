@@ -70,6 +70,7 @@ def register(server: MirrordLanguageServer) -> None:
     server.command(proto.SHOW_STATUS)(cmd_show_status)
     server.command(proto.SWITCH_CONTEXT)(cmd_switch_context)
     server.command(proto.ROLE_BINDING)(cmd_role_binding)
+    server.command(proto.AGENT_ROLE)(cmd_agent_role)
 
 
 # -- lifecycle --------------------------------------------------------------------------------
@@ -236,22 +237,20 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
     markdown, path = found
     facts = state.facts
     if facts is not None:
-        from mirrord_ls.features.cluster_hover import cluster_hover, oss_hover
+        from mirrord_ls.features.agent_hover import agent_hover
+        from mirrord_ls.features.cluster_hover import cluster_hover
 
         extra = cluster_hover(path, facts)
-        if path == ("agent", "namespace") and facts.resolved is not None and facts.trust:
-            namespace = analysis.value(path)
-            if isinstance(namespace, str) and namespace:
-                try:
-                    perms = await asyncio.wait_for(
-                        ls.runs.cluster_service().oss_permissions(
-                            facts.resolved, namespace, facts.trust, dict(os.environ)
-                        ),
-                        OSS_HOVER_TIMEOUT,
-                    )
-                    extra = oss_hover(namespace, perms)
-                except Exception as exc:  # hover must answer, whatever the cluster does
-                    extra = f"Permissions in `{namespace}` could not be checked: {exc}"
+        agent = await agent_hover(
+            path,
+            analysis,
+            facts,
+            ls.runs.cluster_service(),
+            dict(os.environ),
+            OSS_HOVER_TIMEOUT,
+        )
+        if agent:
+            extra = f"{extra}\n\n{agent}" if extra else agent
         if extra:
             markdown = f"{extra}\n\n---\n\n{markdown}"
     return to_markdown_hover(markdown)
@@ -380,6 +379,21 @@ async def cmd_role_binding(ls: MirrordLanguageServer, *args: Any) -> Any:
     if facts is None or facts.resolved is None:
         return {"error": "no cluster is known for this config yet"}
     result = await role_binding_for(ls.runs.cluster_service(), facts)
+    path = result.get("path")
+    caps = ls.client_capabilities.window
+    if path and caps and caps.show_document and caps.show_document.support:
+        await ls.window_show_document_async(
+            types.ShowDocumentParams(uri=Path(path).as_uri(), take_focus=True)
+        )
+    return result
+
+
+async def cmd_agent_role(ls: MirrordLanguageServer, *args: Any) -> Any:
+    """The `agent-forbidden` fix: a Role and RoleBinding for the admin, shown as a document."""
+    from mirrord_ls.features.agent_role import agent_role
+
+    parsed = proto.first_arg(args, proto.AgentRoleArgs)
+    result = agent_role(parsed.namespace, parsed.variant, parsed.user)
     path = result.get("path")
     caps = ls.client_capabilities.window
     if path and caps and caps.show_document and caps.show_document.support:
