@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
@@ -73,6 +73,17 @@ def verdict_ttl(verdict: Verdict, failures: int) -> float:
     if verdict.kind in ("installed", "forbidden", "not-installed"):
         return POSITIVE_TTL
     return ERROR_TTL
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A cached GET's answer, shaped as the readers use a `Response` (status, json())."""
+
+    status: int
+    body: Any = None
+
+    def json(self) -> Any:
+        return self.body
 
 
 class FactStore:
@@ -231,9 +242,10 @@ class Facts:
             return hit
 
         async def fetch() -> TargetLookup:
-            conn = await self.connection()
+            await self.connection()  # no credentials: raise before asking anything
             async with store.concurrency:
-                result = await lookup_target(conn.request, target, namespace, store.timeout)
+                # GETs through the shared cache: the agent units read the same workload
+                result = await lookup_target(self.shared_request, target, namespace, store.timeout)
             store.lookups.put(key, result, ERROR_TTL if result.kind == "error" else POSITIVE_TTL)
             return result
 
@@ -331,6 +343,20 @@ class Facts:
         return fetched
 
     # -- open-source agent facts (issue 14): one cached, single-flight read each ----------
+    async def shared_request(
+        self, method: str, path: str, *, body: Any = None, timeout: float = 10.0
+    ) -> CachedAnswer:
+        """An `ApiConnection.request` whose GETs are `get(path)`: cached, single-flight, so
+        two units reading the same object (the target workload) ask once."""
+        if method != "GET":
+            conn = await self.connection()
+            response = await conn.request(method, path, body=body, timeout=timeout)
+            return CachedAnswer(response.status, response.json())
+        fetched = await self.get(path)
+        if fetched.status is None:
+            raise TransportError("other", fetched.error or "no answer")
+        return CachedAnswer(fetched.status, fetched.body)
+
     async def _agent_read(
         self, key: tuple[Any, ...], read: Callable[[agent_reads.Request, float], Awaitable[T]]
     ) -> T:
@@ -344,8 +370,9 @@ class Facts:
             return value
 
         async def fetch() -> T:
-            conn = await self.connection()
-            result = await read(conn.request, min(store.timeout, 5.0))
+            await self.connection()  # no credentials: raise before asking anything
+            request = cast(agent_reads.Request, self.shared_request)  # status + json() suffice
+            result = await read(request, min(store.timeout, 5.0))
             passing = isinstance(result, Unreadable) and result.status is None
             store.agent_reads.put(full, result, TRANSIENT_TTL[0] if passing else LISTING_TTL)
             return result

@@ -27,6 +27,7 @@ from mirrord_ls.cluster.preflight.agent_runtime import NotReady, TargetRuntime
 from mirrord_ls.cluster.preflight.agent_settings import AgentSettings, agent_settings
 from mirrord_ls.cluster.preflight.operator import OperatorUse, operator_use
 from mirrord_ls.cluster.preflight.operator_object import parse_operator
+from mirrord_ls.cluster.preflight.versions import parse_naive_date
 from mirrord_ls.config.targets import Target, TargetError
 from mirrord_ls.findings import KeyedFinding
 
@@ -89,7 +90,13 @@ async def operator_in_use(ctx: CheckContext) -> OperatorUse:
     verdict = await ctx.facts.operator(setting)  # cached: the gate asked
     parsed = None
     if verdict.kind == "installed":
-        fetched = await ctx.facts.get(OPERATOR_PATH)
+        info = verdict.operator
+        expires = parse_naive_date(info.license_expires or "") if info is not None else None
+        if expires is not None and expires >= today:
+            # A licence still valid: mirrord goes on with the operator, or stops on an object
+            # it cannot read; either way it creates no agent of its own. No second GET.
+            return OperatorUse(True, False)
+        fetched = await ctx.facts.get(OPERATOR_PATH)  # the licence may send mirrord back
         parsed = parse_operator(fetched.body) if fetched.ok else None
     return operator_use(verdict.kind, parsed, setting, today)
 
