@@ -10,7 +10,6 @@ workspace/didChangeWatchedFiles, workspace/didChangeWorkspaceFolders,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -75,6 +74,7 @@ def register(server: MirrordLanguageServer) -> None:
     if internals.enabled():
         probe = internals.Internals(server)
         server.command(internals.COMMAND)(lambda ls, *args: probe.report())
+    server.command(proto.AGENT_ROLE)(cmd_agent_role)
 
 
 # -- lifecycle --------------------------------------------------------------------------------
@@ -244,27 +244,30 @@ async def on_hover(ls: MirrordLanguageServer, params: types.HoverParams) -> type
     markdown, path = found
     facts = state.facts
     if facts is not None:
-        from mirrord_ls.features.cluster_hover import cluster_hover, oss_hover
+        from mirrord_ls.features.agent_hover import agent_hover
+        from mirrord_ls.features.cluster_hover import cluster_hover
 
         extra = cluster_hover(path, facts)
-        # A templated namespace never leaves an untrusted workspace (issue 16).
+        # A templated value never leaves an untrusted workspace (issue 16).
         from mirrord_ls.cluster.trust import templated_value
 
         trust = facts.trust
-        sendable = trust is not None and (trust.trusted or not templated_value(analysis, path))
-        if path == ("agent", "namespace") and facts.resolved and trust is not None and sendable:
-            namespace = analysis.value(path)
-            if isinstance(namespace, str) and namespace:
-                try:
-                    perms = await asyncio.wait_for(
-                        ls.runs.cluster_service().oss_permissions(
-                            facts.resolved, namespace, trust, dict(os.environ)
-                        ),
-                        OSS_HOVER_TIMEOUT,
-                    )
-                    extra = oss_hover(namespace, perms)
-                except Exception as exc:  # hover must answer, whatever the cluster does
-                    extra = f"Permissions in `{namespace}` could not be checked: {exc}"
+        templated = any(templated_value(analysis, p) for p in (("agent", "namespace"), ("target",)))
+        sendable = trust is not None and (trust.trusted or not templated)
+        agent = (
+            await agent_hover(
+                path,
+                analysis,
+                facts,
+                ls.runs.cluster_service(),
+                dict(os.environ),
+                OSS_HOVER_TIMEOUT,
+            )
+            if sendable
+            else None
+        )
+        if agent:
+            extra = f"{extra}\n\n{agent}" if extra else agent
         if extra:
             markdown = f"{extra}\n\n---\n\n{markdown}"
     return to_markdown_hover(markdown)
@@ -397,6 +400,21 @@ async def cmd_role_binding(ls: MirrordLanguageServer, *args: Any) -> Any:
     if facts is None or facts.resolved is None:
         return {"error": "no cluster is known for this config yet"}
     result = await role_binding_for(ls.runs.cluster_service(), facts)
+    path = result.get("path")
+    caps = ls.client_capabilities.window
+    if path and caps and caps.show_document and caps.show_document.support:
+        await ls.window_show_document_async(
+            types.ShowDocumentParams(uri=Path(path).as_uri(), take_focus=True)
+        )
+    return result
+
+
+async def cmd_agent_role(ls: MirrordLanguageServer, *args: Any) -> Any:
+    """The `agent-forbidden` fix: a Role and RoleBinding for the admin, shown as a document."""
+    from mirrord_ls.features.agent_role import agent_role
+
+    parsed = proto.first_arg(args, proto.AgentRoleArgs)
+    result = agent_role(parsed.namespace, parsed.variant, parsed.user)
     path = result.get("path")
     caps = ls.client_capabilities.window
     if path and caps and caps.show_document and caps.show_document.support:

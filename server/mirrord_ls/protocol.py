@@ -31,6 +31,7 @@ RECHECK = "mirrord-ls.recheck"
 SHOW_STATUS = "mirrord-ls.showStatus"
 SWITCH_CONTEXT = "mirrord-ls.switchContext"
 ROLE_BINDING = "mirrord-ls.roleBinding"
+AGENT_ROLE = "mirrord-ls.agentRole"
 
 Health = Literal["ok", "warning", "error"]
 
@@ -83,6 +84,16 @@ class DocumentArgs:
     or the active one)."""
 
     uri: str | None = None
+
+
+@attrs.frozen
+class AgentRoleArgs:
+    """Arguments of `agentRole` (from an `agent-forbidden` finding's data)."""
+
+    uri: str | None = None
+    namespace: str | None = None
+    variant: str | None = None
+    user: str | None = None
 
 
 @attrs.frozen

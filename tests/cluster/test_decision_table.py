@@ -16,11 +16,25 @@ from typing import Any
 
 import pytest
 
+from mirrord_ls.cluster.checks.registry import UNITS
 from mirrord_ls.loopback.scenarios import DemoClusters
 
 OPERATOR = "/apis/operator.metalbear.co/v1/mirrordoperators/operator"
 DISCOVERY = "/apis/operator.metalbear.co/v1"
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+# The open-source agent units (tests/e2e/test_agent_units.py) run where mirrord makes its own
+# agent (operator false, or not installed); this table is about the operator decision.
+AGENT_CODES = {code for unit in UNITS if unit.name.startswith("agent-") for code in unit.codes}
+JOB_AGENT_REVIEWS = 5  # agent_rbac.required_permissions: a targetless Job agent
+
+
+def operator_findings(diagnostics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        d
+        for d in diagnostics
+        if d["source"] == "mirrord-ls (cluster)" and d["code"] not in AGENT_CODES
+    ]
+
 
 # context, operator setting -> (code or None, severity or None)
 TABLE: list[tuple[str, bool | None, str | None, str | None]] = [
@@ -88,7 +102,7 @@ def test_decision_table(
     before = server.log.count() if server else 0
     config = write_config(tmp_path, context, setting)
     diagnostics = run_check(config, clusters.kubeconfig)
-    cluster = [d for d in diagnostics if d["source"] == "mirrord-ls (cluster)"]
+    cluster = operator_findings(diagnostics)
     if code is None:
         assert cluster == []
     else:
@@ -97,18 +111,23 @@ def test_decision_table(
         assert cluster[0]["range"]["start"]["line"] == anchor_line
     if server is not None and context in ("healthy", "forbidden", "not-installed"):
         paths = [r.path for r in server.log.matching()][before:]
-        operator_paths = [p for p in paths if p.startswith("/apis/operator") or p == SSAR]
+        operator_paths = [p for p in paths if p.startswith("/apis/operator")]
+        reviews = paths.count(SSAR)
         if setting is False:
             assert operator_paths == []  # operator: false asks the operator nothing
+            assert reviews == JOB_AGENT_REVIEWS  # mirrord creates its own agent
         elif context == "healthy":
             # One operator GET, no discovery; then the operator path's two reviews: the
             # user certificate (client.rs `get_client_certificate`) and the session
-            # (`connect_in_new_session`), asked as SelfSubjectAccessReviews.
-            assert operator_paths == [OPERATOR, SSAR, SSAR]
+            # (`connect_in_new_session`); none for an agent: the operator runs it.
+            assert operator_paths == [OPERATOR]
+            assert reviews == 2
         elif context == "forbidden":
-            assert operator_paths == [OPERATOR, DISCOVERY, SSAR]
+            assert operator_paths == [OPERATOR, DISCOVERY]
+            assert reviews == 1  # the operator's own review; mirrord stops on 403
         else:
             assert operator_paths == [OPERATOR, DISCOVERY]
+            assert reviews == (JOB_AGENT_REVIEWS if setting is None else 0)
 
 
 def test_forbidden_names_user_permission_and_fix(clusters: DemoClusters, tmp_path: Path) -> None:
@@ -144,7 +163,7 @@ def test_environment_overrides(
 ) -> None:
     config = write_config(tmp_path, "forbidden", None)
     diagnostics = run_check(config, clusters.kubeconfig, env)
-    cluster = [d for d in diagnostics if d["source"] == "mirrord-ls (cluster)"]
+    cluster = operator_findings(diagnostics)
     assert [(d["code"], d["severity"]) for d in cluster] == ([(code, severity)] if code else [])
 
 

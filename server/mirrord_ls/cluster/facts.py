@@ -15,9 +15,9 @@ afresh once, then shares that fresh answer with the rest of the walk.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from mirrord_ls.cluster import credentials as creds_mod
 from mirrord_ls.cluster import kubeconfig as kc
@@ -25,6 +25,13 @@ from mirrord_ls.cluster.api import ApiConnection, Response, TransportError
 from mirrord_ls.cluster.cache import SingleFlight, TtlCache
 from mirrord_ls.cluster.connections import ConnectionPool
 from mirrord_ls.cluster.discovery import OPERATOR_PATH, Verdict, decide
+from mirrord_ls.cluster.preflight import agent_reads
+from mirrord_ls.cluster.preflight.agent_facts import (
+    NamespaceFacts,
+    NodeFacts,
+    TargetPods,
+    Unreadable,
+)
 from mirrord_ls.cluster.preflight.operator import OperatorUse, operator_use
 from mirrord_ls.cluster.preflight.operator_object import (
     InvalidOperator,
@@ -41,6 +48,8 @@ LISTING_TTL = 30.0
 MAX_IDENTITIES = 128
 MAX_ENTRIES = 512
 REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+WHOAMI_PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,17 @@ def verdict_ttl(verdict: Verdict, failures: int) -> float:
     return ERROR_TTL
 
 
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A cached GET's answer, shaped as the readers use a `Response` (status, json())."""
+
+    status: int
+    body: Any = None
+
+    def json(self) -> Any:
+        return self.body
+
+
 class FactStore:
     """Every cluster answer of the process, by cluster identity."""
 
@@ -105,6 +125,7 @@ class FactStore:
         self.listings: TtlCache[tuple[Any, ...], Listing] = TtlCache(MAX_ENTRIES)
         self.reviews: TtlCache[tuple[Any, ...], bool | None] = TtlCache(MAX_ENTRIES)
         self.gets: TtlCache[tuple[Any, ...], Fetched] = TtlCache(MAX_ENTRIES)
+        self.agent_reads: TtlCache[tuple[Any, ...], Any] = TtlCache(MAX_ENTRIES)
         self.flights: SingleFlight[Hashable] = SingleFlight()
         self.checks_run = 0
         """How many discoveries actually went to a cluster (tests and benchmarks read it)."""
@@ -152,7 +173,7 @@ class FactStore:
         gone = set(identities)
         for identity in gone:
             self.verdicts.pop(identity)
-        for cache in (self.lookups, self.listings, self.reviews, self.gets):
+        for cache in (self.lookups, self.listings, self.reviews, self.gets, self.agent_reads):
             cache.drop_where(lambda key: key[0] in gone)
 
     def close(self) -> None:
@@ -286,8 +307,9 @@ class Facts:
             return hit
 
         async def fetch() -> TargetLookup:
-            conn = await self.connection()
-            result = await lookup_target(conn.request, target, namespace, store.timeout)
+            await self.connection()  # no credentials: raise before asking anything
+            # GETs through the shared cache: the agent units read the same workload
+            result = await lookup_target(self.shared_request, target, namespace, store.timeout)
             store.lookups.put(key, result, ERROR_TTL if result.kind == "error" else POSITIVE_TTL)
             return result
 
@@ -383,3 +405,92 @@ class Facts:
 
         fetched: Fetched = await store.flights.run(("get", *key), fetch)
         return fetched
+
+    # -- open-source agent facts (issue 14): one cached, single-flight read each ----------
+    async def shared_request(
+        self, method: str, path: str, *, body: Any = None, timeout: float = 10.0
+    ) -> CachedAnswer:
+        """An `ApiConnection.request` whose GETs are `get(path)`: cached, single-flight, so
+        two units reading the same object (the target workload) ask once."""
+        if method != "GET":
+            conn = await self.connection()
+            response = await conn.request(method, path, body=body, timeout=timeout)
+            return CachedAnswer(response.status, response.json())
+        fetched = await self.get(path)
+        if fetched.status is None:
+            raise TransportError("other", fetched.error or "no answer")
+        return CachedAnswer(fetched.status, fetched.body)
+
+    async def _agent_read(
+        self, key: tuple[Any, ...], read: Callable[[agent_reads.Request, float], Awaitable[T]]
+    ) -> T:
+        """`read(request, timeout)` once per (identity, key) at a time, cached: a clear
+        answer for LISTING_TTL, a transport failure (Unreadable without status) briefly."""
+        store = self.store
+        full = (self.identity, *key)
+        hit = None if self._fresh_needed(("agent", *key)) else store.agent_reads.live(full)
+        if hit is not None:
+            value: T = hit.value
+            return value
+
+        async def fetch() -> T:
+            await self.connection()  # no credentials: raise before asking anything
+            request = cast(agent_reads.Request, self.shared_request)  # status + json() suffice
+            result = await read(request, min(store.timeout, 5.0))
+            passing = isinstance(result, Unreadable) and result.status is None
+            store.agent_reads.put(full, result, TRANSIENT_TTL[0] if passing else LISTING_TTL)
+            return result
+
+        answer: T = await store.flights.run(("agent", *full), fetch)
+        return answer
+
+    async def namespace(self, name: str) -> NamespaceFacts | Unreadable:
+        """GET /api/v1/namespaces/{name}: its labels (Pod Security), or why not."""
+        return await self._agent_read(
+            ("namespace", name), lambda req, t: agent_reads.read_namespace(req, name, t)
+        )
+
+    async def target_pods(self, target: Target, namespace: str) -> TargetPods | Unreadable:
+        """The pods mirrord considers for a pod, deployment or rollout target."""
+        return await self._agent_read(
+            ("target-pods", namespace, target.kind, target.name),
+            lambda req, t: agent_reads.read_target(req, target, namespace, t),
+        )
+
+    async def node(self, name: str) -> NodeFacts | Unreadable:
+        """GET /api/v1/nodes/{name}: its allocatable pods."""
+        return await self._agent_read(
+            ("node", name), lambda req, t: agent_reads.read_node(req, name, t)
+        )
+
+    async def running_pods_on(self, node: str) -> int | Unreadable:
+        """LIST pods `status.phase=Running,spec.nodeName={node}`, all namespaces: the count."""
+        return await self._agent_read(
+            ("running-on", node), lambda req, t: agent_reads.count_running_pods(req, node, t)
+        )
+
+    async def core_resources(self) -> frozenset[str] | Unreadable:
+        """GET /api/v1: the core resource names (pods/ephemeralcontainers or not)."""
+        return await self._agent_read(("core-resources",), agent_reads.read_core_resources)
+
+    async def api_groups(self) -> frozenset[str] | Unreadable:
+        """GET /apis: the API group names (OpenShift's route.openshift.io or not)."""
+        return await self._agent_read(("api-groups",), agent_reads.read_api_groups)
+
+    async def rbac_user(self) -> str | None:
+        """The user name RBAC sees (SelfSubjectReview); None when the cluster does not say."""
+
+        async def read(request: agent_reads.Request, timeout: float) -> str | None:
+            body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+            try:
+                response = await request("POST", WHOAMI_PATH, body=body, timeout=timeout)
+            except TransportError:
+                return None
+            doc = response.json()
+            status = doc.get("status") if isinstance(doc, dict) else None
+            info = status.get("userInfo") if isinstance(status, dict) else None
+            name = info.get("username") if isinstance(info, dict) else None
+            ok = 200 <= response.status < 300
+            return name if ok and isinstance(name, str) and name else None
+
+        return await self._agent_read(("rbac-user",), read)

@@ -104,6 +104,8 @@ class ClusterInputs:
     """Where the target is named: `("target",)` or `("target", "path")`."""
     target_templated: bool = False
     """The target is template output, which may hold the environment (`get_env`)."""
+    target_namespace: str | None = None
+    """`target.namespace` as written (a targetless run with it still names a namespace)."""
     profile: str | None = None
     multi_cluster: bool | None = None
     target_value: Any = None
@@ -215,6 +217,7 @@ def from_analysis(analysis: Analysis) -> ClusterInputs:
         target_value = None
     agent = analysis.value(("agent",))
     feature = analysis.value(("feature",))
+    target_ns = analysis.value(("target", "namespace"))
     return ClusterInputs(
         operator=typed("operator", bool),
         kube_context=typed("kube_context", str),
@@ -223,6 +226,7 @@ def from_analysis(analysis: Analysis) -> ClusterInputs:
         target=target,
         target_path=target_path,
         target_templated=templated_value(analysis, ("target",)),
+        target_namespace=target_ns if isinstance(target_ns, str) else None,
         profile=typed("profile", str),
         multi_cluster=typed("multi_cluster", bool),
         target_value=freeze(target_value),

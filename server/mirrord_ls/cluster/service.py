@@ -40,16 +40,6 @@ from mirrord_ls.findings import CLUSTER_SOURCE, Finding, KeyedFinding
 
 __all__ = ["CLUSTER_SOURCE", "RBAC_DOCS", "ClusterFacts", "ClusterResult", "ClusterService"]
 
-# What mirrord needs to run without the operator (it creates the agent itself).
-OSS_PERMISSIONS: tuple[tuple[str, str, str, str], ...] = (
-    ("batch", "jobs", "", "create"),
-    ("", "pods", "", "get"),
-    ("", "pods", "", "list"),
-    ("", "pods", "", "watch"),
-    ("", "pods", "portforward", "create"),
-    ("", "pods", "ephemeralcontainers", "update"),
-)
-
 
 @dataclass
 class ClusterFacts:
@@ -225,26 +215,6 @@ class ClusterService:
     ) -> Listing:
         """Names of `kind` in `namespace` (kind "namespace": the namespaces), cached."""
         return await self.facts_for(resolved, trust, env).listing(kind, namespace)
-
-    async def oss_permissions(
-        self,
-        resolved: kc.ResolvedCluster,
-        namespace: str,
-        trust: creds_mod.TrustPolicy,
-        env: dict[str, str],
-    ) -> list[tuple[str, bool | None]]:
-        """What mirrord needs without the operator in `namespace`, each asked with a
-        SelfSubjectAccessReview: (permission, allowed; None when the cluster did not say)."""
-        facts = self.facts_for(resolved, trust, env)
-        await facts.connection()  # no credentials: raise before asking anything
-        results: list[tuple[str, bool | None]] = []
-        for group, resource, subresource, verb in OSS_PERMISSIONS:
-            name = f"{verb} {resource}{'/' + subresource if subresource else ''}"
-            if group:
-                name += f" ({group})"
-            allowed = await facts.access_review(namespace, verb, group, resource, subresource)
-            results.append((name, allowed))
-        return results
 
 
 def check_cluster_many(

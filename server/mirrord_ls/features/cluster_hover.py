@@ -74,17 +74,3 @@ def cluster_hover(path: tuple[Any, ...], facts: Any) -> str | None:
         files = "\n".join(f"- `{p}`" for p in facts.kubeconfig_files)
         return f"**Kubeconfig** (from {facts.kubeconfig_origin}):\n\n{files}"
     return None
-
-
-def oss_hover(namespace: str, perms: list[tuple[str, bool | None]]) -> str:
-    """Whether mirrord may create its agent in `namespace` without the operator."""
-    lines = [f"**Agent in `{namespace}` without the operator (OSS mode)**"]
-    for name, allowed in perms:
-        mark = "allowed" if allowed else ("denied" if allowed is False else "unknown")
-        lines.append(f"- `{name}`: {mark}")
-    denied = [n for n, a in perms if a is False and "ephemeral" not in n]
-    if denied:
-        lines.append("mirrord cannot create its agent here: ask for " + ", ".join(denied) + ".")
-    elif all(a for n, a in perms if "ephemeral" not in n):
-        lines.append("mirrord may create its agent here.")
-    return "\n".join(lines)

@@ -101,4 +101,14 @@ def actions_for(
                     diagnostic=diagnostic,
                 )
             )
+        elif code == "agent-forbidden" and data.get("user") and data.get("namespace"):
+            # The Role + RoleBinding of cluster/preflight/agent_rbac.role_fix, for one user.
+            args = {k: data.get(k) for k in ("namespace", "variant", "user")}
+            out.append(
+                Action(
+                    f"Copy the Role and RoleBinding for {data['namespace']} for your admin",
+                    command=("mirrord-ls.agentRole", [{"uri": uri, **args}]),
+                    diagnostic=diagnostic,
+                )
+            )
     return out

@@ -7,6 +7,10 @@ function in `cluster/preflight/`) and one line here.
 from __future__ import annotations
 
 from mirrord_ls.cluster.checks import (
+    agent_access,
+    agent_cluster,
+    agent_policy,
+    agent_target,
     operator,
     operator_access,
     operator_agent,
@@ -29,4 +33,8 @@ UNITS: tuple[CheckUnit, ...] = (
     operator_sessions.UNIT,
     operator_agent.UNIT,
     target_exists.UNIT,
+    agent_cluster.UNIT,  # the open-source path: mirrord creates its agent itself
+    agent_target.UNIT,
+    agent_policy.UNIT,
+    agent_access.UNIT,
 )
