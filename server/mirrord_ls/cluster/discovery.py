@@ -77,6 +77,8 @@ class Verdict:
     checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     transient: bool = False
     """A failure that may pass by itself (timeouts, 5xx): cached briefly."""
+    listed: bool = False
+    """The operator's kind is listed by its API group's discovery (it is installed)."""
 
 
 class _Deadline:
@@ -293,6 +295,7 @@ async def decide(
             status=first.status,
             requests=counter[0],
             transient=first.status >= 500 or first.status == 429,
+            listed=True,
         )
     if pinned.status == 404 or (200 <= pinned.status < 300 and _resource_list(pinned.json())):
         return Verdict(

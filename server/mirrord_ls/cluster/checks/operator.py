@@ -124,6 +124,18 @@ def verdict_finding(
             " (upgrade or reinstall the operator)."
         )
         code, severity = "operator-check-failed", "error"
+    elif kind == "check-failed" and verdict.listed:
+        # client.rs `try_new`: the GET failed with an HTTP error other than 403/404, and the
+        # discovery check lists the MirrordOperator kind (`Ok(true)`): the error is returned,
+        # so mirrord stops whatever `operator` says; only a failed discovery falls back.
+        detail = verdict.detail.rstrip(".")
+        message = (
+            f"The mirrord operator in {where} is installed but failing: {detail}. mirrord"
+            ' will stop at start-up ("mirrord operator API failed: ...") whatever `operator`'
+            " says. Fix: check the operator's pods and logs, or set operator to false to run"
+            " without it."
+        )
+        code, severity = "operator-check-failed", "error"
     elif kind == "check-failed":
         then = (
             "mirrord will fail, since operator is true."
@@ -163,8 +175,8 @@ UNIT = CheckUnit(
         "cluster-auth-failed",
         "untrusted-credential-plugin",
     ),
-    severity="operator-forbidden and an unreadable 2xx answer: error (mirrord stops whatever"
-    " `operator` says); else error with `operator: true`, warning when unset (failures) or"
+    severity="operator-forbidden, an unreadable 2xx answer and a failing GET of a listed"
+    " operator: error (mirrord stops whatever `operator` says); else error with `operator: true`, warning when unset (failures) or"
     " information (not installed)",
     requests="GET mirrordoperators/operator; on 404/403 the API group discovery (2-3 in all)",
     predicts="mirrord/operator/src/client.rs OperatorApi::try_new;"
