@@ -176,8 +176,8 @@ UNIT = CheckUnit(
         "untrusted-credential-plugin",
     ),
     severity="operator-forbidden, an unreadable 2xx answer and a failing GET of a listed"
-    " operator: error (mirrord stops whatever `operator` says); else error with `operator: true`, warning when unset (failures) or"
-    " information (not installed)",
+    " operator: error (mirrord stops whatever `operator` says); else error with"
+    " `operator: true`, warning when unset (failures) or information (not installed)",
     requests="GET mirrordoperators/operator; on 404/403 the API group discovery (2-3 in all)",
     predicts="mirrord/operator/src/client.rs OperatorApi::try_new;"
     " mirrord/cli/src/connection.rs create_and_connect",
