@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.uris import to_fs_path
 
-from mirrord_ls.config.analyze import Analysis, analyze
 from mirrord_ls.config.files import Format, config_format, git_branch_for
-from mirrord_ls.config.schema import Schema
 from mirrord_ls.findings import Finding
 from mirrord_ls.settings import Settings
 
 if TYPE_CHECKING:
     from mirrord_ls.cluster.inputs import ClusterInputs
+    from mirrord_ls.config.analyze import Analysis
+    from mirrord_ls.config.schema import Schema
     from mirrord_ls.cluster.service import ClusterFacts
 
 BIG_TEXT = 256 * 1024
@@ -155,6 +155,9 @@ async def analysis_of(
     memo = state.memo
     if not fresh and memo is not None and memo[0] == version and memo[1] is schema:
         return memo[2]
+    # Imported on first use: the parsers, templates and validator are off the start path.
+    from mirrord_ls.config.analyze import analyze
+
     path = to_fs_path(state.uri)
     env = dict(os.environ)
     branch = git_branch_for(path)

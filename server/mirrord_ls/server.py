@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -31,9 +31,7 @@ from mirrord_ls import protocol as proto
 from mirrord_ls.cluster.inputs import from_analysis
 from mirrord_ls.cluster_runs import ClusterRuns, mark_rechecking
 from mirrord_ls.config import schema as schema_mod
-from mirrord_ls.config.analyze import Analysis
 from mirrord_ls.config.document import LineIndex
-from mirrord_ls.config.schema import Schema
 from mirrord_ls.daemon import Daemon
 from mirrord_ls.documents import (
     DocState,
@@ -48,6 +46,10 @@ from mirrord_ls.jsonrpc import MirrordProtocol
 from mirrord_ls.lsp_convert import to_diagnostics
 from mirrord_ls.settings import ScopedSettings, Settings, parse_settings
 from mirrord_ls.tasks import Tasks
+
+if TYPE_CHECKING:
+    from mirrord_ls.config.analyze import Analysis
+    from mirrord_ls.config.schema import Schema
 
 log = logging.getLogger("mirrord_ls")
 

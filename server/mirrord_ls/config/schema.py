@@ -13,14 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +31,8 @@ def published_url() -> str:
 
 
 def cache_dir() -> Path:
+    import platformdirs  # off the start path (issue 17)
+
     return Path(os.environ.get("MIRRORD_LS_CACHE_DIR") or platformdirs.user_cache_dir("mirrord-ls"))
 
 
@@ -166,6 +164,9 @@ def builtin_schema() -> Schema:
 
 
 def _fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    import urllib.error  # off the start path (issue 17): http.client and email are large
+    import urllib.request
+
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
