@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,9 +26,9 @@ from mirrord_ls.settings import Settings
 
 if TYPE_CHECKING:
     from mirrord_ls.cluster.inputs import ClusterInputs
+    from mirrord_ls.cluster.service import ClusterFacts
     from mirrord_ls.config.analyze import Analysis
     from mirrord_ls.config.schema import Schema
-    from mirrord_ls.cluster.service import ClusterFacts
 
 BIG_TEXT = 256 * 1024
 """Texts above this are analysed off the event loop, so other requests keep flowing."""
@@ -81,7 +80,7 @@ class ResultIds:
     restart)."""
 
     def __init__(self) -> None:
-        self._epoch = secrets.token_hex(4)
+        self._epoch = os.urandom(4).hex()  # not `secrets`: off the start path
         self._next = itertools.count(1)
 
     def next(self) -> str:

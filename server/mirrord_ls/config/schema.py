@@ -14,7 +14,6 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +158,8 @@ def _check_document(doc: Any, where: str) -> dict[str, Any]:
 
 
 def builtin_schema() -> Schema:
-    text = resources.files("mirrord_ls.config").joinpath("builtin-schema.json").read_text("utf-8")
+    # Beside this module (not importlib.resources, whose zip support costs start-up time).
+    text = Path(__file__).with_name("builtin-schema.json").read_text("utf-8")
     return Schema(json.loads(text), "built-in", "mirrord-ls", partial=True)
 
 

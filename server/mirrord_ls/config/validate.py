@@ -10,7 +10,6 @@ followed, so the finding is the one deep inside, not a vague one on top.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable
@@ -117,6 +116,8 @@ def _dotted(path: Iterable[Any]) -> str:
 
 def _suggest(key: str, known: Iterable[str]) -> str | None:
     known = list(known)
+    import difflib  # off the start path (issue 17)
+
     match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if match:
         return match[0]
