@@ -406,6 +406,16 @@ class MirrordLanguageServer(LanguageServer):
 
         self.tasks.start(watch_then_scan(), "watch-and-scan")
         self.tasks.start(self.daemon.recheck_loop(), "recheck")
+        # What start-up left out (issue 17), imported now off the event loop, so neither
+        # the first diagnostics nor the first cluster check waits for it.
+        self.tasks.start(asyncio.to_thread(_warm_imports), "warm-imports")
+
+
+def _warm_imports() -> None:
+    import importlib
+
+    for name in ("mirrord_ls.config.analyze", "mirrord_ls.cluster.service"):
+        importlib.import_module(name)
 
 
 def create_server() -> MirrordLanguageServer:
