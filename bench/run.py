@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 from lsprotocol import types
 
+import team_load
 from configs import config_text
 from lsp import DIAGNOSTICS, Event, Session, server_env, session
 from mirrord_ls.loopback import Fault, LoopbackApiServer, apiserver, write_kubeconfig
@@ -119,6 +120,10 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:g}"
     if unit == "%":
         return f"{value:.2f} %"
+    if unit in ("req/s", "req/min"):
+        return f"{value:.3g} {unit}"
+    if unit == "s":
+        return f"{value:.0f} s"
     return f"{value:g} {unit}"
 
 
@@ -1150,6 +1155,160 @@ async def bench_kubectl(plan: Plan, rtt: int, clusters: DemoClusters) -> list[Ro
     ]
 
 
+# -- 9. a team's editors on one API server ---------------------------------------------------
+
+
+async def bench_team(plan: Plan, rtt: int, clusters: DemoClusters) -> list[Row]:
+    """The re-check policy against the naive one, N = 1..1000 editors (see team_load.py)."""
+    from mirrord_ls.cluster.inputs import from_analysis
+    from mirrord_ls.cluster.service import ClusterService
+    from mirrord_ls.config.analyze import analyze
+    from mirrord_ls.config.schema import builtin_schema
+
+    tag = f"{rtt} ms"
+    server = clusters.server_for("healthy")
+    assert server is not None
+    ws = workspace(plan, "team")
+    config = write(ws / ".mirrord" / "team.json", HOVER_TEXT % "healthy")
+    env = team_load.workspace_env(ws, clusters.kubeconfig)
+    inputs = from_analysis(analyze(HOVER_TEXT % "healthy", "json", builtin_schema(), env, None))
+    editors = 10
+    services = [ClusterService(timeout=10) for _ in range(editors)]
+
+    async def full(editor: int) -> None:
+        await services[editor].check(
+            inputs,
+            config_path=config,
+            workspace_folder=ws,
+            workspace_folders=(ws,),
+            env=env,
+            trusted=True,
+            force=True,
+        )
+
+    first = await services[0].check(
+        inputs, config_path=config, workspace_folder=ws, env=env, trusted=True
+    )
+    resolved, trust = first.facts.resolved, first.facts.trust
+    assert resolved is not None and trust is not None, first.findings
+
+    async def sentinel(editor: int) -> None:
+        conn = await services[editor].connection(resolved, trust, env)
+        await conn.request("GET", team_load.OPERATOR_PATH, timeout=5.0)
+
+    try:
+        for s in services[1:]:
+            await s.check(inputs, config_path=config, workspace_folder=ws, env=env, trusted=True)
+        full_up = await team_load.count_action(server, partial(full, 0))
+        sentinel_up = await team_load.count_action(server, partial(sentinel, 0))
+        fault = server.inject(Fault.status_code(team_load.OPERATOR_PATH, 503))
+        full_down = await team_load.count_action(server, partial(full, 0))
+        sentinel_down = await team_load.count_action(server, partial(sentinel, 0))
+        server.remove_fault(fault)
+        costs = team_load.Costs(full_up, full_down, sentinel_up, sentinel_down)
+        rows = [
+            Row(
+                9,
+                f"one full preflight (forced): {dict(full_up)}",
+                [sum(full_up.values())],
+                unit="req",
+                rtt=tag,
+            ),
+            Row(
+                9,
+                f"one full preflight, operator answering 503: {dict(full_down)}",
+                [sum(full_down.values())],
+                unit="req",
+                rtt=tag,
+            ),
+            Row(
+                9,
+                f"one sentinel read: {dict(sentinel_up)}",
+                [sum(sentinel_up.values())],
+                unit="req",
+                rtt=tag,
+            ),
+        ]
+        replays = {(1, "policy"), (10, "policy"), (1, "naive")}
+        for n in (1, 10, 100, 1000):
+            for name in ("policy", "naive"):
+                out = team_load.simulate(n, name, costs)
+                label = f"N = {n}, " + (
+                    "re-check policy" if name == "policy" else "naive (full preflight every period)"
+                )
+                steady = out.rate(team_load.PHASES[0])
+                per_editor_min = steady * 60 / n
+                rows += [
+                    Row(
+                        9,
+                        f"{label}: steady state, requests/s at the API server",
+                        [steady],
+                        unit="req/s",
+                    ),
+                    Row(
+                        9,
+                        f"{label}: steady state, requests per editor per minute",
+                        [per_editor_min],
+                        unit="req/min",
+                        target="≤ 1" if name == "policy" else "",
+                        met=per_editor_min <= 1 if name == "policy" else None,
+                    ),
+                    Row(
+                        9,
+                        f"{label}: the minute after a kubeconfig switch, requests/s",
+                        [out.rate(team_load.PHASES[1])],
+                        unit="req/s",
+                    ),
+                    Row(
+                        9,
+                        f"{label}: operator down (10 min), requests/s",
+                        [out.rate(team_load.PHASES[2])],
+                        unit="req/s",
+                    ),
+                    Row(
+                        9,
+                        f"{label}: operator down, busiest 10 s, requests/s",
+                        [out.peak(team_load.PHASES[2])],
+                        unit="req/s",
+                    ),
+                    Row(
+                        9,
+                        f"{label}: operator back, busiest 10 s, requests/s",
+                        [out.peak(team_load.PHASES[3])],
+                        unit="req/s",
+                    ),
+                    Row(
+                        9,
+                        f"{label}: operator back → noticed (full re-check), per editor",
+                        out.noticed_back or [float("nan")],
+                        unit="s",
+                    ),
+                ]
+                if n == 1000:
+                    kinds = ", ".join(
+                        f"{k} {v:.2f}" for k, v in out.kinds(team_load.PHASES[0]).items()
+                    )
+                    rows.append(Row(9, f"{label}: steady state by kind (req/s): {kinds}", text="-"))
+                if ((n, name) in replays and not plan.quick) or (n, name) == (1, "policy"):
+                    modelled = len(out.requests)
+                    real = await team_load.replay(out, server, full, sentinel)
+                    rows.append(
+                        Row(
+                            9,
+                            f"{label}: the simulated hour replayed against the loopback"
+                            f" server: requests logged vs modelled ({modelled})",
+                            [real],
+                            unit="req",
+                            target=f"= {modelled}",
+                            met=real == modelled,
+                        )
+                    )
+        return rows
+    finally:
+        for s in services:
+            s.close()
+
+
 # -- main ----------------------------------------------------------------------------------
 
 
@@ -1228,6 +1387,12 @@ async def run(plan: Plan, rows: list[Row], errors: list[str]) -> None:
                 )
                 await section(7, "idle CPU", partial(bench_idle, plan, clusters))
             await section(8, f"kubectl, RTT {rtt} ms", partial(bench_kubectl, plan, rtt, clusters))
+            if rtt == plan.main_rtt:
+                await section(
+                    9,
+                    "a team's editors on one API server",
+                    partial(bench_team, plan, rtt, clusters),
+                )
         finally:
             clusters.stop()
     await section(6, "scale", partial(bench_scale, plan, plan.main_rtt))

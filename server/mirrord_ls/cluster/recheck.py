@@ -30,9 +30,10 @@ cluster identity per period while nothing changes:
   user has not typed, hovered or opened for a while; after a long rest
   nothing is asked at all.
 - Failures back off exponentially with jitter (the "equal jitter" of
-  AWS's backoff note): after k failures in a row the wait is U(0.5, 1) * min(cap,
-  period * 2^(k-1)), so an operator that comes back is not met by every
-  editor in the same second.
+  AWS's backoff note): after k failures in a row the wait is U(0.5, 1) * min(4,
+  2^(k-1)) * period (or the resting period, when longer), so an operator that
+  comes back is not met by every editor in the same second, and is noticed
+  within 4 periods.
 
 Pure: the caller passes the clock and the random source (the benchmark runs
 it on a virtual clock).
@@ -55,7 +56,7 @@ REST_FACTOR = 4.0
 """The period's multiplier while resting or while no mirrord config is the active editor."""
 JITTER = 0.2
 """Each period is period * U(1 - JITTER, 1 + JITTER)."""
-BACKOFF_CAP_FACTOR = 8.0
+BACKOFF_CAP_FACTOR = 4.0
 """A failing identity waits at most this many periods (before jitter)."""
 
 
@@ -118,10 +119,11 @@ class RecheckPolicy:
 
     def next_delay(self, failures: int, activity: Activity) -> float:
         stretch = self.stretch(activity) or REST_FACTOR
-        if failures:
-            ceiling = min(BACKOFF_CAP_FACTOR, 2.0 ** (failures - 1)) * self.period * stretch
-            return self.rng.uniform(0.5, 1.0) * ceiling
-        return self.period * stretch * self.rng.uniform(1 - JITTER, 1 + JITTER)
+        base = self.period * stretch * self.rng.uniform(1 - JITTER, 1 + JITTER)
+        if not failures:
+            return base
+        ceiling = min(BACKOFF_CAP_FACTOR, 2.0 ** (failures - 1)) * self.period
+        return max(base, self.rng.uniform(0.5, 1.0) * ceiling)
 
 
 # -- the sentinel reads ---------------------------------------------------------------------
