@@ -1309,6 +1309,197 @@ async def bench_team(plan: Plan, rtt: int, clusters: DemoClusters) -> list[Row]:
             s.close()
 
 
+# -- 10. a cold preflight: parallel reads, one connection, kubectl by hand ------------------
+
+
+def kubectl_sequence() -> list[list[str]]:
+    """What a user runs by hand to learn what the preflight learns (issue 17)."""
+    return [
+        ["get", OPERATOR_RESOURCE, "operator"],
+        ["auth", "can-i", "get", OPERATOR_RESOURCE],
+        ["auth", "can-i", "create", "pods"],
+        ["auth", "can-i", "create", "jobs.batch"],
+        ["auth", "can-i", "get", "pods/log"],
+        ["get", "pods", "-l", "app=web", "-n", "default"],
+        ["get", "ns", "default"],
+        ["get", "node", "node-1"],
+    ]
+
+
+async def bench_cold(plan: Plan, rtt: int, clusters: DemoClusters) -> list[Row]:
+    from mirrord_ls.cluster.inputs import from_analysis
+    from mirrord_ls.cluster.preflight.agent_reads import gather_agent_facts
+    from mirrord_ls.cluster.preflight.agent_settings import agent_settings
+    from mirrord_ls.cluster.service import ClusterService
+    from mirrord_ls.config.analyze import analyze
+    from mirrord_ls.config.schema import builtin_schema
+
+    tag = f"{rtt} ms"
+    server = clusters.server_for("healthy")
+    assert server is not None
+    ws = workspace(plan, f"cold-{rtt}")
+    text = HOVER_TEXT % "healthy"
+    config = write(ws / ".mirrord" / "cold.json", text)
+    env = team_load.workspace_env(ws, clusters.kubeconfig)
+    inputs = from_analysis(analyze(text, "json", builtin_schema(), env, None))
+    settings_ = agent_settings(json.loads(text), {})
+    kubectl = kubectl_path()
+    home = plan.tmp / f"kubectl-cold-{rtt}"
+    (home / "cache").mkdir(parents=True, exist_ok=True)
+    kenv = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "KUBECACHEDIR": str(home / "cache"),
+        "KUBECONFIG": str(clusters.kubeconfig),
+    }
+    cenv = server_env(plan.tmp / f"cold-{rtt}", {"KUBECONFIG": str(clusters.kubeconfig)})
+
+    async def by_hand() -> tuple[float, int, int]:
+        assert kubectl is not None
+        before, conns = server.log.count(), server.connections
+        total = 0.0
+        for args in kubectl_sequence():
+            elapsed, _code, _out = await run_process(
+                [kubectl, "--context", "healthy", *args], kenv, ws
+            )
+            total += elapsed
+        return total, server.log.count() - before, server.connections - conns
+
+    async def in_process() -> tuple[float, float, int, int, float]:
+        """A fresh service: the cold walk (operator, target), then the agent facts on the
+        same connection; then the same walk warm."""
+        service = ClusterService(timeout=10)
+        try:
+            before, conns = server.log.count(), server.connections
+            t0 = time.perf_counter()
+            result = await service.check(
+                inputs, config_path=config, workspace_folder=ws, env=env, trusted=True
+            )
+            walk = ms(time.perf_counter() - t0)
+            resolved, trust = result.facts.resolved, result.facts.trust
+            assert resolved is not None and trust is not None, result.findings
+            conn = await service.connection(resolved, trust, env)
+            t1 = time.perf_counter()
+            await gather_agent_facts(conn.request, settings_, resolved.namespace)
+            agent = ms(time.perf_counter() - t1)
+            requests, connections = server.log.count() - before, server.connections - conns
+            t2 = time.perf_counter()
+            await service.check(
+                inputs, config_path=config, workspace_folder=ws, env=env, trusted=True
+            )
+            warm = ms(time.perf_counter() - t2)
+            return walk, agent, requests, connections, warm
+        finally:
+            service.close()
+
+    async def check_cli() -> tuple[float, int]:
+        before = server.log.count()
+        elapsed, _code, _out = await run_process(
+            [*CHECK, "--schema", str(plan.schema), str(config)], cenv, ws
+        )
+        return elapsed, server.log.count() - before
+
+    rows: dict[str, list[float]] = {}
+
+    def add(key: str, value: float) -> None:
+        rows.setdefault(key, []).append(value)
+
+    for rep in range(plan.kubectl_reps + 1):  # the first warms kubectl's discovery cache
+        k = await by_hand() if kubectl else None
+        walk, agent, requests, connections, warm = await in_process()
+        cli, cli_requests = await check_cli()
+        if rep == 0:
+            continue
+        add("walk", walk)
+        add("agent", agent)
+        add("walk+agent", walk + agent)
+        add("requests", requests)
+        add("connections", connections)
+        add("warm", warm)
+        add("cli", cli)
+        add("cli requests", cli_requests)
+        if k is not None:
+            add("kubectl", k[0])
+            add("kubectl requests", k[1])
+            add("kubectl connections", k[2])
+            add("ratio cold", (walk + agent) / k[0])
+            add("ratio cli", cli / k[0])
+            add("ratio warm", k[0] / warm)
+    out = [
+        Row(
+            10,
+            "cold walk in-process (fresh service: operator discovery, target)",
+            rows["walk"],
+            rtt=tag,
+        ),
+        Row(
+            10, "agent facts on the same connection (`gather_agent_facts`)", rows["agent"], rtt=tag
+        ),
+        Row(10, "cold preflight in-process: walk + agent facts", rows["walk+agent"], rtt=tag),
+        Row(10, "cold preflight: API requests", rows["requests"], unit="req", rtt=tag),
+        Row(
+            10,
+            "cold preflight: TCP connections opened",
+            rows["connections"],
+            unit="req",
+            rtt=tag,
+            target="1",
+            met=max(rows["connections"]) <= 1,
+        ),
+        Row(10, "warm walk in-process (cache hit)", rows["warm"], rtt=tag),
+        Row(10, "`mirrord-ls check` (cold process; operator and target)", rows["cli"], rtt=tag),
+        Row(10, "`mirrord-ls check`: API requests", rows["cli requests"], unit="req", rtt=tag),
+    ]
+    if "kubectl" in rows:
+        out += [
+            Row(
+                10,
+                f"kubectl sequence by hand ({len(kubectl_sequence())} commands, warm discovery"
+                " cache)",
+                rows["kubectl"],
+                rtt=tag,
+            ),
+            Row(
+                10, "kubectl sequence: API requests", rows["kubectl requests"], unit="req", rtt=tag
+            ),
+            Row(
+                10,
+                "kubectl sequence: TCP connections opened",
+                rows["kubectl connections"],
+                unit="req",
+                rtt=tag,
+            ),
+            Row(
+                10,
+                "cold preflight in-process / kubectl sequence (pair by pair)",
+                rows["ratio cold"],
+                unit="x",
+                rtt=tag,
+                target="≤ 0.5x" if rtt == 20 else "",
+                met=median(rows["ratio cold"]) <= 0.5 if rtt == 20 else None,
+            ),
+            Row(
+                10,
+                "cold `mirrord-ls check` process / kubectl sequence (pair by pair)",
+                rows["ratio cli"],
+                unit="x",
+                rtt=tag,
+                target="≤ 0.5x" if rtt == 20 else "",
+                met=median(rows["ratio cli"]) <= 0.5 if rtt == 20 else None,
+            ),
+            Row(
+                10,
+                "kubectl sequence / warm walk (pair by pair)",
+                rows["ratio warm"],
+                unit="x",
+                rtt=tag,
+                target="≥ 100x",
+                met=median(rows["ratio warm"]) >= 100,
+            ),
+        ]
+    return out
+
+
 # -- main ----------------------------------------------------------------------------------
 
 
@@ -1387,6 +1578,9 @@ async def run(plan: Plan, rows: list[Row], errors: list[str]) -> None:
                 )
                 await section(7, "idle CPU", partial(bench_idle, plan, clusters))
             await section(8, f"kubectl, RTT {rtt} ms", partial(bench_kubectl, plan, rtt, clusters))
+            await section(
+                10, f"cold preflight, RTT {rtt} ms", partial(bench_cold, plan, rtt, clusters)
+            )
             if rtt == plan.main_rtt:
                 await section(
                     9,
