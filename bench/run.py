@@ -280,13 +280,14 @@ def cpu_ms(pid: int) -> float:
 async def time_initialize(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """From process start to the `initialize` answer, in ms (raw JSON-RPC, same for both),
     and the CPU time the process had used by then."""
+    errors = tempfile.TemporaryFile()  # the server's stderr, shown if it fails
     t0 = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *cmd,
         env=env,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=errors,
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:
@@ -313,10 +314,15 @@ async def time_initialize(cmd: list[str], env: dict[str, str]) -> tuple[float, f
         proc.stdin.write(_rpc_frame({"jsonrpc": "2.0", "method": "exit"}))
         await proc.stdin.drain()
         await asyncio.wait_for(proc.wait(), 10)
+    except Exception as exc:
+        errors.seek(0)
+        tail = errors.read().decode(errors="replace")[-2000:]
+        raise RuntimeError(f"{exc} ({cmd[-1]} exit {proc.returncode}; stderr: {tail!r})") from exc
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+        errors.close()
     return elapsed, cpu
 
 
@@ -326,13 +332,14 @@ async def time_first_diagnostics(
     """From process start to the first `publishDiagnostics` of a config opened right after
     `initialize` (settings in the initialization options, no cluster), in ms: what a lazy
     import saves at start-up must not come back here."""
+    errors = tempfile.TemporaryFile()  # the server's stderr, shown if it fails
     t0 = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *cmd,
         env=env,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=errors,
     )
     assert proc.stdin is not None and proc.stdout is not None
     uri = config.as_uri()
@@ -389,10 +396,15 @@ async def time_first_diagnostics(
         proc.stdin.write(_rpc_frame({"jsonrpc": "2.0", "method": "exit"}))
         await proc.stdin.drain()
         await asyncio.wait_for(proc.wait(), 10)
+    except Exception as exc:
+        errors.seek(0)
+        tail = errors.read().decode(errors="replace")[-2000:]
+        raise RuntimeError(f"{exc} (server exit {proc.returncode}; stderr: {tail!r})") from exc
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+        errors.close()
     return elapsed
 
 
@@ -433,7 +445,7 @@ async def bench_startup(plan: Plan) -> list[Row]:
             ratios[name].append(got[name] / got["bare"])
             cpu[name].append(got_cpu[name])
             cpu_ratios[name].append(got_cpu[name] / got_cpu["bare"])
-    label = {"ours": "mirrord-ls", "before": f"mirrord-ls before (PYTHONPATH={plan.before})"}
+    label = {"ours": "mirrord-ls", "before": "mirrord-ls before (`--before`)"}
     rows = [
         Row(1, "process start → `initialize` answered: bare pygls server", bare),
         Row(1, "CPU time of the process at `initialize` answered: bare pygls server", cpu["bare"]),
@@ -1595,8 +1607,8 @@ async def run(plan: Plan, rows: list[Row], errors: list[str]) -> None:
 NOTES = """\
 Notes:
 
-- Round-trip times are injected by the loopback API server into every HTTP request;
-  TCP and TLS handshakes get none (a real network adds 1-2 RTT for a new connection).
+- Round-trip times are injected by the loopback API server into every HTTP request, and
+  a new connection waits one more for the TCP handshake and one for a TLS 1.3 handshake.
 - didOpen → diagnostics is timed from the moment the client has written the notification
   (client-side JSON encoding excluded) to the client's handling of `publishDiagnostics`.
   Cluster verdicts are recognised by the `mirrord/status` notification the server sends
