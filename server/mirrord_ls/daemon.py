@@ -10,6 +10,7 @@ the editor is in use.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import time
@@ -176,9 +177,18 @@ class Daemon:
                 files.update(source.paths)
         self.watcher.watch_files(files)
 
+    async def watch_kubeconfigs(self) -> None:
+        """Watch the kubeconfigs before the first check is published: a rewrite right after
+        is then never missed (the module that finds them is imported off the event loop)."""
+        await asyncio.to_thread(importlib.import_module, "mirrord_ls.cluster.kubeconfig")
+        if self.watcher is None:
+            self.watcher = FileWatcher(asyncio.get_running_loop(), self.files_changed)
+        self.update_watches()
+
     async def start_watching(self) -> None:
         ls = self.ls
-        self.watcher = FileWatcher(asyncio.get_running_loop(), self.files_changed)
+        if self.watcher is None:
+            self.watcher = FileWatcher(asyncio.get_running_loop(), self.files_changed)
         ws = ls.client_capabilities.workspace
         dynamic = bool(
             ws and ws.did_change_watched_files and ws.did_change_watched_files.dynamic_registration

@@ -397,6 +397,7 @@ class MirrordLanguageServer(LanguageServer):
 
     async def start_background(self) -> None:
         """After `initialized`: settings, then watching and scanning, and the re-check loop."""
+        await self.daemon.watch_kubeconfigs()
         await self.load_settings()
 
         async def watch_then_scan() -> None:
