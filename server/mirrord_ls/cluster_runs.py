@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from mirrord_ls.cluster.service import ClusterService
-from mirrord_ls.config.analyze import Analysis
 from mirrord_ls.documents import DocState
 from mirrord_ls.findings import Finding
 
 if TYPE_CHECKING:
+    from mirrord_ls.cluster.service import ClusterService
+    from mirrord_ls.config.analyze import Analysis
     from mirrord_ls.server import MirrordLanguageServer
 
 SLOW_CHECK_SECONDS = 0.2
@@ -54,6 +54,9 @@ class ClusterRuns:
     def cluster_service(self) -> ClusterService:
         timeout = self.ls.settings.cluster.timeoutSeconds
         if self.service is None:
+            # Imported on first use: the Kubernetes stack is off the start path (issue 17).
+            from mirrord_ls.cluster.service import ClusterService
+
             self.service = ClusterService(timeout=timeout)
         self.service.timeout = timeout
         return self.service

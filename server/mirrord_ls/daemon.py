@@ -10,15 +10,25 @@ the editor is in use.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import time
+from collections.abc import Hashable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from mirrord_ls.cluster.recheck import (
+    RULES_REVIEW_PATH,
+    Activity,
+    RecheckPolicy,
+    fingerprint,
+    is_failure,
+    rules_review_body,
+)
 from mirrord_ls.config.files import GLOBS, config_format, is_mirrord_config
 from mirrord_ls.documents import DocState, wants_cluster_check
 from mirrord_ls.watch import FileWatcher, find_configs
@@ -28,8 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mirrord_ls")
 
-IDLE_LIMIT_SECONDS = 30 * 60
-"""No periodic re-check when the editor has been idle this long."""
+OPERATOR_PATH = "/apis/operator.metalbear.co/v1/mirrordoperators/operator"
+"""mirrord's discovery reads it first (cluster/discovery.py); the re-check's sentinel."""
 
 
 class Daemon:
@@ -167,9 +177,18 @@ class Daemon:
                 files.update(source.paths)
         self.watcher.watch_files(files)
 
+    async def watch_kubeconfigs(self) -> None:
+        """Watch the kubeconfigs before the first check is published: a rewrite right after
+        is then never missed (the module that finds them is imported off the event loop)."""
+        await asyncio.to_thread(importlib.import_module, "mirrord_ls.cluster.kubeconfig")
+        if self.watcher is None:
+            self.watcher = FileWatcher(asyncio.get_running_loop(), self.files_changed)
+        self.update_watches()
+
     async def start_watching(self) -> None:
         ls = self.ls
-        self.watcher = FileWatcher(asyncio.get_running_loop(), self.files_changed)
+        if self.watcher is None:
+            self.watcher = FileWatcher(asyncio.get_running_loop(), self.files_changed)
         ws = ls.client_capabilities.workspace
         dynamic = bool(
             ws and ws.did_change_watched_files and ws.did_change_watched_files.dynamic_registration
@@ -201,31 +220,82 @@ class Daemon:
             self.watcher.watch_roots(self.roots())
         self.update_watches()
 
+    def activity(self) -> Activity:
+        """Focused: the client's active editor is a mirrord config (`mirrord/activeDocument`
+        without a uri says it is not; a client that never says keeps the last opened)."""
+        return Activity(
+            focused=self.ls.active_uri is not None,
+            idle_seconds=time.monotonic() - self.last_activity,
+        )
+
     async def recheck_loop(self) -> None:
-        """Re-ask the cluster periodically, so cluster-side changes show without user action."""
+        """Re-ask the clusters in the background, so cluster-side changes show without user
+        action: per cluster identity one sentinel read per period (jittered, stretched while
+        the editor rests, backed off while failing); the full preflight only when the
+        sentinel's answer changed. The policy and its reasons: `cluster/recheck.py`."""
         ls = self.ls
+        policy: RecheckPolicy | None = None
         while True:
             period = ls.settings.cluster.recheckSeconds
-            await asyncio.sleep(period if period > 0 else 60)
+            # A local look at the schedule; no request unless something is due.
+            await asyncio.sleep(min(period / 4, 15.0) if period > 0 else 60)
             if period <= 0:
                 continue
-            if time.monotonic() - self.last_activity > IDLE_LIMIT_SECONDS:
-                continue  # the editor is idle: do not keep clusters busy for nobody
-            open_docs = [
-                s
-                for s in ls.documents.values()
-                if s.is_open and wants_cluster_check(ls.settings_for(s.uri), s)
-            ]
-            if not open_docs:
-                continue
-            service = ls.runs.cluster_service()
-            for state in open_docs:
-                identity = state.facts.identity if state.facts else None
-                if identity is not None and not service.due(identity, period):
-                    continue  # a failing cluster backs off
-                if state.cluster_task is not None and not state.cluster_task.done():
-                    continue  # still answering: a forced start would cancel it (see runs.start)
-                ls.runs.start(state, force=True)
+            if policy is None or policy.period != period:
+                policy = RecheckPolicy(period)
+            now = time.monotonic()
+            by_identity: dict[Hashable, list[DocState]] = {}
+            for s in ls.documents.values():
+                if s.is_open and s.facts is not None and s.facts.identity is not None:
+                    if wants_cluster_check(ls.settings_for(s.uri), s):
+                        by_identity.setdefault(s.facts.identity, []).append(s)
+            for key in list(policy.entries):
+                if key not in by_identity:
+                    policy.forget(key)
+            for key in by_identity:
+                policy.track(key, now)
+            activity = self.activity()
+            for key in policy.due(now, activity):
+                states = by_identity[key]
+                changed = await self.sentinel(policy, key, states[0], activity)
+                if changed:
+                    for state in states:
+                        if state.cluster_task is not None and not state.cluster_task.done():
+                            continue  # still answering: a forced start would cancel it
+                        ls.runs.start(state, force=True)
+
+    async def sentinel(
+        self, policy: RecheckPolicy, key: Hashable, state: DocState, activity: Activity
+    ) -> bool:
+        """One cheap read for `key`; True when the full preflight must run again."""
+        facts = state.facts
+        assert facts is not None
+        service = self.ls.runs.cluster_service()
+        status: int | None = None
+        body: Any = None
+        oss = facts.operator_setting is False
+        if facts.resolved is not None and facts.trust is not None:
+            try:
+                conn = await service.connection(facts.resolved, facts.trust, dict(os.environ))
+                if oss:
+                    namespace = facts.resolved.namespace or "default"
+                    response = await conn.request(
+                        "POST", RULES_REVIEW_PATH, body=rules_review_body(namespace), timeout=5.0
+                    )
+                else:
+                    response = await conn.request("GET", OPERATOR_PATH, timeout=5.0)
+                status, body = response.status, response.json()
+            except Exception as exc:  # no answer: a failure that backs off
+                log.debug("re-check sentinel for %s: %s", facts.context, exc)
+        now = time.monotonic()
+        first = policy.entries[key].fingerprint is None
+        changed = policy.observed(key, fingerprint(status, body), is_failure(status), now, activity)
+        if first:
+            # No sentinel answer to compare with yet: compare with the full check's own
+            # answer where it has one (the operator GET's status), else check in full once.
+            verdict = facts.verdict
+            return oss or verdict is None or verdict.status != status
+        return changed
 
     def stop(self) -> None:
         if self.watcher is not None:

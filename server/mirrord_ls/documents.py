@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,9 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument, Workspace
 
-from mirrord_ls.config.analyze import Analysis, analyze
 from mirrord_ls.config.files import Format, config_format, git_branch_for
-from mirrord_ls.config.schema import Schema
 from mirrord_ls.findings import Finding
 from mirrord_ls.lsp_convert import line_texts
 from mirrord_ls.settings import Settings
@@ -33,6 +30,8 @@ from mirrord_ls.settings import Settings
 if TYPE_CHECKING:
     from mirrord_ls.cluster.inputs import ClusterInputs
     from mirrord_ls.cluster.service import ClusterFacts
+    from mirrord_ls.config.analyze import Analysis
+    from mirrord_ls.config.schema import Schema
 
 BIG_TEXT = 256 * 1024
 """Texts above this are analysed off the event loop, so other requests keep flowing."""
@@ -127,7 +126,7 @@ class ResultIds:
     restart)."""
 
     def __init__(self) -> None:
-        self._epoch = secrets.token_hex(4)
+        self._epoch = os.urandom(4).hex()  # not `secrets`: off the start path
         self._next = itertools.count(1)
 
     def next(self) -> str:
@@ -201,6 +200,9 @@ async def analysis_of(
     memo = state.memo
     if not fresh and memo is not None and memo[0] == version and memo[1] is schema:
         return memo[2]
+    # Imported on first use: the parsers, templates and validator are off the start path.
+    from mirrord_ls.config.analyze import analyze
+
     path = to_fs_path(state.uri)
     env = dict(os.environ)
     branch = git_branch_for(path)

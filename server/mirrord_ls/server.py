@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -31,8 +31,6 @@ from mirrord_ls import protocol as proto
 from mirrord_ls.cluster.inputs import from_analysis
 from mirrord_ls.cluster_runs import ClusterRuns, mark_rechecking
 from mirrord_ls.config import schema as schema_mod
-from mirrord_ls.config.analyze import Analysis
-from mirrord_ls.config.schema import Schema
 from mirrord_ls.daemon import Daemon
 from mirrord_ls.documents import (
     DocState,
@@ -47,6 +45,10 @@ from mirrord_ls.jsonrpc import MirrordProtocol
 from mirrord_ls.lsp_convert import Encoding, Positions, encoding_of, positions_of, to_diagnostics
 from mirrord_ls.settings import ScopedSettings, Settings, parse_settings
 from mirrord_ls.tasks import Tasks
+
+if TYPE_CHECKING:
+    from mirrord_ls.config.analyze import Analysis
+    from mirrord_ls.config.schema import Schema
 
 log = logging.getLogger("mirrord_ls")
 
@@ -448,6 +450,7 @@ class MirrordLanguageServer(LanguageServer):
 
     async def start_background(self) -> None:
         """After `initialized`: settings, then watching and scanning, and the re-check loop."""
+        await self.daemon.watch_kubeconfigs()
         await self.load_settings()
 
         async def watch_then_scan() -> None:
@@ -457,6 +460,16 @@ class MirrordLanguageServer(LanguageServer):
 
         self.tasks.start(watch_then_scan(), "watch-and-scan")
         self.tasks.start(self.daemon.recheck_loop(), "recheck")
+        # What start-up left out (issue 17), imported now off the event loop, so neither
+        # the first diagnostics nor the first cluster check waits for it.
+        self.tasks.start(asyncio.to_thread(_warm_imports), "warm-imports")
+
+
+def _warm_imports() -> None:
+    import importlib
+
+    for name in ("mirrord_ls.config.analyze", "mirrord_ls.cluster.service"):
+        importlib.import_module(name)
 
 
 def create_server() -> MirrordLanguageServer:

@@ -34,6 +34,21 @@ def test_round_trip_applies_to_every_request(server, call):
     assert time.monotonic() - start >= 0.4
 
 
+def test_a_new_connection_pays_the_tcp_and_tls_handshakes_once(server, connect):
+    server.round_trip = 0.2
+    before = server.connections
+    conn = connect(server.user("alice"))
+    start = time.monotonic()
+    assert conn.request("GET", "/version").status == 200
+    first = time.monotonic() - start
+    start = time.monotonic()
+    assert conn.request("GET", "/version").status == 200
+    second = time.monotonic() - start
+    assert first >= 3 * 0.2  # TCP handshake, TLS 1.3 handshake, the request
+    assert second >= 0.2
+    assert server.connections - before == 1  # the second request reused the connection
+
+
 def test_hang_holds_the_request_until_cleared_without_blocking_others(server, connect):
     fault = server.inject(Fault.hang(OPERATOR_PATH))
     result: dict[str, int] = {}

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mirrord_ls.cluster.trust import templated_value
 from mirrord_ls.config.targets import Target, TargetError, target_from_config
 
 if TYPE_CHECKING:
@@ -197,6 +196,12 @@ def _collect_spans(analysis: Analysis, root: Node) -> dict[KeyPath, Span]:
     return spans
 
 
+def _templated(analysis: Analysis, path: KeyPath) -> bool:
+    from mirrord_ls.cluster.trust import templated_value  # off the start path
+
+    return templated_value(analysis, path)
+
+
 def from_analysis(analysis: Analysis) -> ClusterInputs:
     """The cluster inputs of an analysed config (the one place that reads its fields)."""
     text = analysis.text
@@ -225,7 +230,7 @@ def from_analysis(analysis: Analysis) -> ClusterInputs:
         accept_invalid_certificates=typed("accept_invalid_certificates", bool),
         target=target,
         target_path=target_path,
-        target_templated=templated_value(analysis, ("target",)),
+        target_templated=_templated(analysis, ("target",)),
         target_namespace=target_ns if isinstance(target_ns, str) else None,
         profile=typed("profile", str),
         multi_cluster=typed("multi_cluster", bool),

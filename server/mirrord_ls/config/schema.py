@@ -17,20 +17,13 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
-from mirrord_ls.config.schema_fetch import (
-    MAX_SCHEMA_BYTES,
-    FetchError,
-    fetch_url,
-    read_location,
-)
-from mirrord_ls.config.schema_refs import RefError, fetch_remote_refs, find_ref_loop
 from mirrord_ls.fs import FileReadError, read_regular
+
+# Fetching (urllib, http.client), `$ref` resolution and platformdirs load on first use:
+# the first document needs none of them, and start-up is measured (issue 17).
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +36,8 @@ def published_url() -> str:
 
 
 def cache_dir() -> Path:
+    import platformdirs
+
     return Path(os.environ.get("MIRRORD_LS_CACHE_DIR") or platformdirs.user_cache_dir("mirrord-ls"))
 
 
@@ -213,6 +208,8 @@ def _check_document(doc: Any, where: str) -> dict[str, Any]:
 
 def _references(doc: dict[str, Any], where: str, location: str) -> dict[str, Any]:
     """Fetch the schema's remote `$ref`s (once, bounded) and refuse `$ref` loops."""
+    from mirrord_ls.config.schema_refs import RefError, fetch_remote_refs, find_ref_loop
+
     try:
         remote = fetch_remote_refs(doc, location)
     except RefError as exc:
@@ -232,7 +229,8 @@ def builtin_schema() -> Schema:
 
     Made by `scripts/build-builtin-schema.py` from a published schema; as strict as it.
     """
-    text = resources.files("mirrord_ls.config").joinpath("builtin-schema.json").read_text("utf-8")
+    # Beside this module (not importlib.resources, whose zip support costs start-up time).
+    text = Path(__file__).with_name("builtin-schema.json").read_text("utf-8")
     doc = json.loads(text)
     return Schema(doc, "built-in", f"mirrord {doc.get('x-mirrord-release', 'unknown release')}")
 
@@ -242,6 +240,8 @@ def load_configured(location: str) -> Schema:
 
     Blocking but bounded (size, total time; regular files only): call it off the event loop.
     """
+    from mirrord_ls.config.schema_fetch import FetchError, read_location
+
     try:
         body, where = read_location(location)
     except FetchError as exc:
@@ -262,6 +262,8 @@ def _cache_paths() -> tuple[Path, Path]:
 
 def load_cached_published() -> Schema | None:
     """The published schema from the disk cache, or None."""
+    from mirrord_ls.config.schema_fetch import MAX_SCHEMA_BYTES
+
     body_path, _ = _cache_paths()
     try:
         doc = json.loads(read_regular(body_path, limit=MAX_SCHEMA_BYTES))
@@ -279,6 +281,8 @@ def refresh_published() -> Schema | None:
     Blocking: call it from a worker thread. Returns the fresh schema, or None
     when nothing changed or the network failed (the cache then stays in use).
     """
+    from mirrord_ls.config.schema_fetch import FetchError, fetch_url
+
     url = published_url()
     if not url:
         return None

@@ -123,6 +123,7 @@ def _dotted(path: Iterable[Any]) -> str:
 
 def _suggest(key: str, known: Iterable[str]) -> str | None:
     known = list(known)
+
     match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if match:
         return match[0]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mirrord_ls.config.analyze import Analysis
 from mirrord_ls.config.document import Path, node_at
 from mirrord_ls.config.validate import describe_schema
+
+if TYPE_CHECKING:
+    from mirrord_ls.config.analyze import Analysis
 
 _ANCHOR = re.compile(r"\s*\{#[^}]*\}\s*$")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)

@@ -276,7 +276,10 @@ class LoopbackApiServer:
 
     Public state, all safe to change while serving: `rbac` (roles and
     bindings), `store` (objects), `faults` (via `inject`), `log` (requests
-    seen), `operator_state`, `round_trip` (seconds added to every request).
+    seen), `operator_state`, `round_trip` (seconds added to every request),
+    `handshakes` (a new connection also waits one round trip for the TCP handshake and,
+    with TLS, one more for a TLS 1.3 handshake, as on a real network; `connections` counts
+    them, so a client's keep-alive shows).
     """
 
     def __init__(
@@ -303,6 +306,9 @@ class LoopbackApiServer:
         self.log = RequestLog()
         self.aggregated_discovery = aggregated_discovery
         self.round_trip = round_trip
+        self.handshakes = True
+        self.connections = 0
+        """Connections accepted so far."""
         self._state_lock = threading.Lock()
         self._operator_state = operator_state
         self._users_lock = threading.Lock()
@@ -817,13 +823,19 @@ class _HttpServer(ThreadingHTTPServer):
     def finish_request(self, request: Any, client_address: Any) -> None:
         conn: socket.socket = request
         self.api._track(conn, True)
+        api = self.api
+        api.connections += 1
         try:
+            if api.handshakes:
+                api._pause(api.round_trip)  # SYN, SYN-ACK: the client waits one round trip
             if self.ssl_ctx is not None:
                 # Bounded, so a client that opens and never speaks costs one idle thread at most.
                 conn.settimeout(10)
                 self.api._track(conn, False)
                 conn = self.ssl_ctx.wrap_socket(conn, server_side=True)
                 self.api._track(conn, True)
+                if api.handshakes:
+                    api._pause(api.round_trip)  # TLS 1.3: ClientHello to ServerHello
             _Handler(conn, client_address, self)
         except (OSError, ssl.SSLError) as exc:
             # Clients refusing our certificate (expired, wrong name) end up here: expected.
