@@ -55,7 +55,7 @@ def finding_json(lines: Any, finding: Finding) -> dict[str, Any]:
     """
     start = lines.position(finding.start)
     end = lines.position(max(finding.end, finding.start))
-    return {
+    out: dict[str, Any] = {
         "range": {
             "start": {"line": start[0], "character": start[1]},
             "end": {"line": end[0], "character": end[1]},
@@ -65,3 +65,6 @@ def finding_json(lines: Any, finding: Finding) -> dict[str, Any]:
         "source": finding.source,
         "message": finding.message,
     }
+    if finding.data:  # as the LSP diagnostic carries it (`features/diagnostics.py`)
+        out["data"] = finding.data
+    return out
