@@ -40,7 +40,22 @@ export const VSIX = join(EXTENSION_DIR, "dist/mirrord-ls.vsix");
 const schemaPath = process.env.MIRRORD_LS_E2E_SCHEMA || process.env.MIRRORD_LS_SCHEMA || "";
 export const REFERENCE_SCHEMA = schemaPath ? resolve(schemaPath) : "";
 
-const WAIT_MS = Number(process.env.MIRRORD_LS_E2E_TIMEOUT_MS ?? 60_000);
+// How long one wait for a DOM condition may take: generous, since every wait
+// ends as soon as its condition holds, and a loaded machine is slow to render.
+const WAIT_MS = Number(process.env.MIRRORD_LS_E2E_TIMEOUT_MS ?? 150_000);
+// How long closing a session (browser, code-server and its children) may take.
+const CLOSE_MS = 20_000;
+
+/** Resolves `promise`, or gives up quietly after `ms` (for clean-up that must not hang). */
+function bounded(promise, ms) {
+  let timer;
+  return Promise.race([
+    Promise.resolve(promise).catch(() => {}),
+    new Promise((done) => {
+      timer = setTimeout(done, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** What the caller must have set up; explains what is missing instead of failing obscurely. */
 export function missingPrerequisites() {
@@ -101,13 +116,20 @@ export class Session {
    * @param {boolean|undefined} o.trust true: click "trust", false: click "don't trust", undefined: leave the prompt
    * @param {Record<string, unknown>} [o.settings] extra user settings
    * @param {Record<string, string>} [o.env] extra environment for code-server (and so the server)
+   * @param {string[]} [o.codeServerArgs] extra code-server arguments (tests of a failed start)
    */
   static async start(o) {
     const s = new Session(o.name);
     try {
       await s.#start(o);
     } catch (error) {
-      await s.fail(error);
+      // A session that failed to start is closed too: no code-server or
+      // chromium may outlive the test (it would hold CI for many minutes).
+      try {
+        await bounded(s.fail(error), CLOSE_MS);
+      } finally {
+        await s.close();
+      }
       throw error;
     }
     return s;
@@ -169,6 +191,7 @@ export class Session {
         "--disable-update-check",
         "--user-data-dir", this.userData,
         "--extensions-dir", this.extensions,
+        ...(o.codeServerArgs ?? []),
         o.workspace,
       ],
       { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
@@ -518,9 +541,12 @@ export class Session {
     return dir;
   }
 
+  /** Ends chromium and code-server (with its children), each within CLOSE_MS; never throws. */
   async close() {
-    await this.browser?.close().catch(() => {});
-    if (this.proc && this.proc.exitCode === null) {
+    // (A browser whose close() hangs is killed by playwright when this process ends,
+    // which editors/run-tests bounds with an overall timeout.)
+    if (this.browser) await bounded(this.browser.close(), CLOSE_MS);
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
       const exited = new Promise((ok) => this.proc.once("exit", ok));
       try {
         process.kill(-this.proc.pid, "SIGTERM"); // code-server and its children (extension host, server)
@@ -534,7 +560,7 @@ export class Session {
           // already gone
         }
       }, 5000);
-      await exited;
+      await bounded(exited, CLOSE_MS);
       clearTimeout(timer);
     }
     if (!this.failureDir && process.env.MIRRORD_LS_E2E_KEEP !== "1") rmSync(this.root, { recursive: true, force: true });
