@@ -36,7 +36,8 @@ def test_nothing_outside_the_repository_is_named() -> None:
         # A phrase may be wrapped over two lines in prose.
         flat = re.sub(r"\s*\n\s*", " ", text)
         for m in FORBIDDEN.finditer(flat):
-            hits.append(f"{path.relative_to(REPO)}: ...{flat[max(0, m.start() - 40) : m.end() + 20]}...")
+            around = flat[max(0, m.start() - 40) : m.end() + 20]
+            hits.append(f"{path.relative_to(REPO)}: ...{around}...")
     assert hits == []
 
 
