@@ -224,6 +224,7 @@ export class Session {
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     const context = await this.browser.newContext({ viewport: { width: 1400, height: 900 } });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: `http://127.0.0.1:${this.port}` });
     this.page = await context.newPage();
     this.page.setDefaultTimeout(WAIT_MS);
     this.consoleLines = [];
@@ -399,7 +400,26 @@ export class Session {
    */
   async hover(word, line) {
     const page = this.page;
-    const editor = page.locator(".editor-instance .monaco-editor").first();
+    const box = await this.#wordBox(word, line);
+    await page.mouse.move(box.x - 40, box.y + 80);
+    await page.mouse.move(box.x, box.y, { steps: 4 });
+    const hover = page.locator(".monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content").first();
+    await hover.waitFor({ state: "visible" });
+    // The first render may hold only "Loading..."; wait for real content.
+    await page.waitForFunction(
+      () => {
+        const el = document.querySelector(".monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content");
+        return el && el.textContent && !/^\s*Loading\.\.\.\s*$/.test(el.textContent);
+      },
+      undefined,
+      { timeout: WAIT_MS },
+    );
+    return (await hover.innerText()).trim();
+  }
+
+  /** The screen position of the middle of the first `word` (on `line`, 1-based, if given). */
+  async #wordBox(word, line) {
+    const editor = this.page.locator(".editor-instance .monaco-editor").first();
     const box = await editor.evaluate(
       (ed, { word, line }) => {
         const lineByTop = new Map();
@@ -425,20 +445,24 @@ export class Session {
       { word, line },
     );
     if (!box) throw new Error(`"${word}" not found in the editor`);
-    await page.mouse.move(box.x - 40, box.y + 80);
-    await page.mouse.move(box.x, box.y, { steps: 4 });
-    const hover = page.locator(".monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content").first();
-    await hover.waitFor({ state: "visible" });
-    // The first render may hold only "Loading..."; wait for real content.
-    await page.waitForFunction(
-      () => {
-        const el = document.querySelector(".monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content");
-        return el && el.textContent && !/^\s*Loading\.\.\.\s*$/.test(el.textContent);
-      },
-      undefined,
-      { timeout: WAIT_MS },
-    );
-    return (await hover.innerText()).trim();
+    return box;
+  }
+
+  /** Puts the cursor on the first `word` of `line` (1-based), opens Quick Fix (Ctrl+.) and picks `title`. */
+  async quickFix(word, line, title) {
+    const page = this.page;
+    const box = await this.#wordBox(word, line);
+    await page.mouse.click(box.x, box.y);
+    await page.keyboard.press("Control+.");
+    const item = page.locator(".action-widget .monaco-list-row", { hasText: title }).first();
+    await item.waitFor();
+    await item.click();
+    await page.locator(".action-widget").waitFor({ state: "hidden" });
+  }
+
+  /** The text on the browser's clipboard (clipboard permissions are granted to the page). */
+  async clipboard() {
+    return this.page.evaluate(() => navigator.clipboard.readText());
   }
 
   /** The status bar item whose text starts with "mirrord", or undefined. */

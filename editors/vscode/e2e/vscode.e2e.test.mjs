@@ -208,6 +208,18 @@ describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
           assert.match(await s.statusTooltip("tooltip"), /Re-check/);
           await s.screenshot("forbidden");
 
+          // The quick fix puts the ClusterRoleBinding on the clipboard and offers to open it.
+          await s.quickFix('"operator"', 2, "Copy the RoleBinding for your admin");
+          const toast = s.page.locator(".notifications-toasts .notification-toast", { hasText: "is on the clipboard" }).first();
+          await toast.waitFor();
+          assert.match(await toast.innerText(), /ClusterRoleBinding for bob/);
+          assert.match(await s.clipboard(), /kind: ClusterRoleBinding[\s\S]*mirrord-operator-user[\s\S]*bob/);
+          assert.equal(await s.page.locator(".tabs-container .tab", { hasText: "mirrord-operator-user-binding.yaml" }).count(), 0, "not opened unasked");
+          await s.screenshot("rolebinding-copied");
+          await toast.getByRole("button", { name: "Open it" }).click();
+          await s.page.locator(".tabs-container .tab.active", { hasText: "mirrord-operator-user-binding.yaml" }).waitFor();
+          await s.openFile(".mirrord/mirrord.json");
+
           // Switch the kubeconfig's current context on disk: the server watches it.
           writeFileSync(cluster.kubeconfig, readFileSync(cluster.kubeconfig, "utf8").replace(/^current-context:.*$/m, "current-context: loopback-alice"));
           await s.waitForProblems((ps) => !ps.some(isForbidden));
