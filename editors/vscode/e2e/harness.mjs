@@ -457,7 +457,7 @@ export class Session {
     const item = page.locator(".action-widget .monaco-list-row", { hasText: title }).first();
     await item.waitFor();
     await item.click();
-    await page.locator(".action-widget").waitFor({ state: "hidden" });
+    await item.waitFor({ state: "hidden" });
   }
 
   /** The text on the browser's clipboard (clipboard permissions are granted to the page). */

@@ -34,7 +34,7 @@ export function parseRoleBinding(result: unknown): RoleBindingAnswer {
 
 /** The message shown once the YAML is on the clipboard. */
 export function copiedMessage(binding: RoleBinding): string {
-  return `mirrord-ls: the ClusterRoleBinding for ${binding.user} is on the clipboard; send it to your cluster admin (\`kubectl apply -f\`).`;
+  return `mirrord-ls: the ClusterRoleBinding for ${binding.user} is on the clipboard; send it to your cluster admin, who applies it with kubectl apply -f.`;
 }
 
 /** Is `uri` the file the server writes the YAML to? */
