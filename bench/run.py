@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import platform
+import runpy
 import shlex
 import shutil
 import statistics
@@ -50,8 +51,10 @@ from mirrord_ls.loopback.scenarios import (
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+# mirrord's published schema: MIRRORD_LS_BENCH_SCHEMA, else the tests' reference copy.
 DEFAULT_SCHEMA = Path(
-    os.environ.get("MIRRORD_LS_BENCH_SCHEMA", "/work/shared/reference/mirrord-schema.json")
+    os.environ.get("MIRRORD_LS_BENCH_SCHEMA")
+    or runpy.run_path(str(REPO / "tests" / "reference_schema.py"))["REFERENCE_SCHEMA"]
 )
 OPERATOR_PATH = "/apis/operator.metalbear.co/v1/mirrordoperators/operator"
 OPERATOR_RESOURCE = "mirrordoperators.operator.metalbear.co"

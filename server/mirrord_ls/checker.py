@@ -57,10 +57,8 @@ def read_config_text(path: Path) -> tuple[str | None, Finding | None]:
 def pick_schema(location: str | None) -> tuple[schema_mod.Schema, list[str]]:
     notes: list[str] = []
     if location:
-        try:
-            return schema_mod.load_configured(location), notes
-        except schema_mod.SchemaError as exc:
-            raise SystemExit(f"mirrord-ls: {exc}") from exc
+        # A SchemaError goes to the caller: the CLI makes it a usage error (exit 2).
+        return schema_mod.load_configured(location), notes
     cached = schema_mod.load_cached_published()
     if cached is not None:
         return cached, notes

@@ -2,8 +2,10 @@
 
 `check` prints the same diagnostics the editor shows, for terminals and CI:
 exit 0 when nothing has error severity, 1 when something does, 2 on a usage
-error. Heavy imports (the server, the Kubernetes client) happen inside the
-subcommand that needs them, so `--version` and start-up stay fast.
+error (a path that does not exist, a `--schema` that cannot be used). Output:
+compiler-style text with paths as given, LSP-shaped JSON, or SARIF 2.1.0.
+Heavy imports (the server, the Kubernetes client) happen inside the subcommand
+that needs them, so `--version` and start-up stay fast.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +49,12 @@ def _build_parser() -> _Parser:
 
     check = sub.add_parser("check", help="print the diagnostics the editor would show")
     check.add_argument("paths", nargs="+", metavar="PATH", help="config files or folders")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="text: path:line:col lines; json: LSP diagnostics per file; sarif: SARIF 2.1.0",
+    )
     check.add_argument("--schema", metavar="PATH_OR_URL", help="schema to check against")
     check.add_argument(
         "--no-cluster", action="store_true", help="only check the files, not the cluster"
@@ -60,14 +68,30 @@ def _build_parser() -> _Parser:
     demo = sub.add_parser("demo", help="start a loopback cluster and show every verdict")
     demo.add_argument("--serve", action="store_true", help="keep the cluster running")
     demo.add_argument("--format", choices=("text", "json"), default="text")
+    demo.add_argument("--schema", metavar="PATH_OR_URL", help="schema to check against")
     return parser
 
 
-def _expand(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
+CONFIG_NAMES = (
+    ".mirrord/*.{json,toml,yaml,yml}, *mirrord.{json,toml,yaml,yml}"
+    " (e.g. mirrord.json, app-mirrord.toml) and *.mirrord/*.{json,toml,yaml,yml}"
+)
+
+
+@dataclass
+class Expanded:
+    """The files `check` will read, in the order given, each with the path as the user wrote it."""
+
+    files: list[Path] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    empty_dirs: list[str] = field(default_factory=list)
+
+
+def expand(paths: Sequence[str]) -> Expanded:
+    """Files named, and mirrord configs found in folders named (relative paths stay relative)."""
     from mirrord_ls.config.files import SKIP_DIRS, is_mirrord_config
 
-    files: list[Path] = []
-    problems: list[str] = []
+    out = Expanded()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -78,52 +102,82 @@ def _expand(paths: Sequence[str]) -> tuple[list[Path], list[str]]:
                     candidate = Path(root) / name
                     if is_mirrord_config(candidate):
                         found.append(candidate)
-            files.extend(found)
+            if not found:
+                out.empty_dirs.append(raw)
+            out.files.extend(found)
         elif path.exists():
-            files.append(path)
+            out.files.append(path)
         else:
-            problems.append(f"{raw}: no such file or directory")
-    return files, problems
+            out.missing.append(raw)
+    return out
+
+
+def text_lines(path: Path, diagnostics: list[dict[str, Any]]) -> list[str]:
+    """Compiler-style lines, `path:line:col: severity code: message` (1-based)."""
+    lines = []
+    for d in diagnostics:
+        start = d["range"]["start"]
+        lines.append(
+            f"{path}:{start['line'] + 1}:{start['character'] + 1}:"
+            f" {d['severity']} {d['code']}: {d['message']}"
+        )
+    return lines
 
 
 def run_check(args: argparse.Namespace, out: Any = None) -> int:
     from mirrord_ls.checker import check_files
+    from mirrord_ls.config.schema import SchemaError
 
     out = out or sys.stdout
-    files, problems = _expand(args.paths)
-    for problem in problems:
-        print(f"mirrord-ls: {problem}", file=sys.stderr)
-    if problems and not files:
+    expanded = expand(args.paths)
+    if expanded.missing:
+        # A typo in a CI script must not pass quietly because another path was fine.
+        for raw in expanded.missing:
+            print(f"mirrord-ls: {raw}: no such file or directory", file=sys.stderr)
         return 2
-    results, schema_label, notes = check_files(
-        files,
-        schema_location=args.schema,
-        cluster=not args.no_cluster,
-        trust_workspace=args.trust_workspace,
-        # folders given on the command line are workspaces (each file's
-        # own root is added by the cluster check); the current folder is not.
-        trust_roots=tuple(Path(p).resolve() for p in args.paths if Path(p).is_dir()),
-    )
+    for raw in expanded.empty_dirs:
+        print(
+            f"mirrord-ls: {raw}: no mirrord config files in this folder"
+            f" (the names that count: {CONFIG_NAMES})",
+            file=sys.stderr,
+        )
+    try:
+        results, schema_label, notes = check_files(
+            expanded.files,
+            schema_location=args.schema,
+            cluster=not args.no_cluster,
+            trust_workspace=args.trust_workspace,
+            # Folders given on the command line are workspaces (each file's own root is
+            # added by the cluster check); the current folder is not.
+            trust_roots=tuple(Path(p).resolve() for p in args.paths if Path(p).is_dir()),
+        )
+    except SchemaError as exc:
+        print(f"mirrord-ls: --schema: {exc}", file=sys.stderr)
+        return 2
     for note in notes:
         print(f"mirrord-ls: {note}", file=sys.stderr)
-    worst = 0
+    # check_files keeps the order of its input: pair each result with the path as given.
+    given = list(zip(expanded.files, (r.json for r in results), strict=True))
     if args.format == "json":
-        json.dump([{"path": str(r.path), "diagnostics": r.json} for r in results], out, indent=2)
+        json.dump([{"path": str(p), "diagnostics": ds} for p, ds in given], out, indent=2)
+        out.write("\n")
+    elif args.format == "sarif":
+        from mirrord_ls.sarif import sarif_log
+
+        json.dump(sarif_log(given), out, indent=2)
         out.write("\n")
     else:
-        for r in results:
-            for line in r.text_lines:
+        for path, diagnostics in given:
+            for line in text_lines(path, diagnostics):
                 print(line, file=out)
-        total = sum(len(r.json) for r in results)
+        total = sum(len(ds) for _, ds in given)
         print(
-            f"{len(results)} file{'s' if len(results) != 1 else ''} checked,"
+            f"{len(given)} file{'s' if len(given) != 1 else ''} checked,"
             f" {total} finding{'s' if total != 1 else ''} ({schema_label})",
             file=out,
         )
-    for r in results:
-        if any(d["severity"] == "error" for d in r.json):
-            worst = 1
-    return worst
+    errors = any(d["severity"] == "error" for _, ds in given for d in ds)
+    return 1 if errors else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -134,14 +134,17 @@ def range_json(lines: Positions | LineIndex, start: int, end: int) -> dict[str, 
 
 def finding_json(lines: Positions | LineIndex, finding: Finding) -> dict[str, Any]:
     """The `check --format json` entry: an LSP diagnostic's range (UTF-16, the LSP's
-    default), severity in words."""
-    return {
+    default), severity in words, and the diagnostic's `data` as the LSP carries it."""
+    out: dict[str, Any] = {
         "range": range_json(lines, finding.start, finding.end),
         "severity": finding.severity,
         "code": finding.code,
         "source": finding.source,
         "message": finding.message,
     }
+    if finding.data:
+        out["data"] = finding.data
+    return out
 
 
 # -- LSP objects ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A misbehaving cluster: each fault on the operator's path gets the right code, a sentence
 that says what happened, in bounded time, and the editor stays responsive meanwhile.
 
-One server process, `mirrordLs.cluster.timeoutSeconds = 2`; each fault is injected into the
+One server process, `mirrordLs.cluster.timeoutSeconds = 3`; each fault is injected into the
 loopback API server, then `mirrord-ls.recheck` forces a fresh check of the document.
 """
 
@@ -21,9 +21,11 @@ from mirrord_ls.loopback.scenarios import DemoClusters
 
 from .support import DISCOVERY, OPERATOR, Recorded, recorded_session
 
-TIMEOUT = 2.0
-# A check may take its deadline, plus a request's own grace and the process' overheads.
-BOUND = TIMEOUT + 2.5
+TIMEOUT = 3.0
+# "Bounded time" means the check ends by its deadline instead of waiting out a hang or a
+# `Retry-After: 30`, not that it is fast: the bound leaves room for a loaded machine (two
+# busy cores) and stays well under the 30 s that a check ignoring its deadline would take.
+BOUND = 15.0
 
 
 @dataclass
@@ -121,7 +123,7 @@ async def judge(
         server.log.clear()
     started = time.monotonic()
     try:
-        await rec.command("mirrord-ls.recheck", {"uri": uri}, within=BOUND + 5)
+        await rec.command("mirrord-ls.recheck", {"uri": uri}, within=BOUND + 15)
         elapsed = time.monotonic() - started
         diags = await rec.diagnostics(
             uri,
@@ -130,7 +132,7 @@ async def judge(
                 if case.code
                 else not any(x.source == "mirrord-ls (cluster)" for x in d)
             ),
-            within=5,
+            within=30,
         )
     finally:
         if fault is not None and server is not None:
@@ -197,7 +199,7 @@ async def test_apiservice_flapping_follows_each_recheck(
         await rec.diagnostics(uri, lambda d: any(x.code == "operator-check-failed" for x in d))
         for state in [OperatorState.INSTALLED, OperatorState.DOWN] * 3:
             server.operator_state = state
-            status = await rec.command("mirrord-ls.recheck", {"uri": uri}, within=BOUND + 5)
+            status = await rec.command("mirrord-ls.recheck", {"uri": uri}, within=BOUND + 15)
             if state is OperatorState.INSTALLED:
                 assert status["operator"] == "installed"
                 await rec.diagnostics(uri, lambda d: len(d) == 0)
@@ -219,7 +221,8 @@ async def test_editor_answers_while_a_check_hangs(clusters: DemoClusters, tmp_pa
     other.write_text(other_text)
     async with recorded_session(
         tmp_path,
-        settings={"cluster": {"timeoutSeconds": 8, "recheckSeconds": 3600}},
+        # A long deadline, so "still hung meanwhile" holds on a loaded machine too.
+        settings={"cluster": {"timeoutSeconds": 40, "recheckSeconds": 3600}},
         env={"KUBECONFIG": str(clusters.kubeconfig)},
     ) as rec:
         other_uri = rec.open(other)
@@ -228,20 +231,21 @@ async def test_editor_answers_while_a_check_hangs(clusters: DemoClusters, tmp_pa
         hung_uri = rec.open(hung)
         await asyncio.to_thread(server.log.wait_for, 1, OPERATOR, timeout=10)
         started = time.monotonic()
-        check = asyncio.create_task(rec.command("mirrord-ls.recheck", {"uri": hung_uri}, within=30))
+        check = asyncio.create_task(rec.command("mirrord-ls.recheck", {"uri": hung_uri}, within=90))
         try:
             for _ in range(5):
                 t0 = time.monotonic()
                 hover = await rec.hover(other_uri, 1, 5, within=5)
                 completion = await rec.complete(other_uri, 2, 2, within=5)
-                assert time.monotonic() - t0 < 1.0
+                # A blocked server would answer only when the 40 s check ends.
+                assert time.monotonic() - t0 < 5.0
                 assert hover is not None
                 items = (
                     completion.items if isinstance(completion, types.CompletionList) else completion
                 )
                 assert items
             assert not check.done()  # the check is still hung meanwhile
-            assert time.monotonic() - started < 8
+            assert time.monotonic() - started < 40
         finally:
             server.remove_fault(fault)
-        await asyncio.wait_for(check, 30)
+        await asyncio.wait_for(check, 90)

@@ -5,14 +5,15 @@
 # must answer. Prints PASS/FAIL lines and `N passed, M failed`; exits 1 on a failure.
 #
 # Env: MIRRORD_LS_BIN (default .venv/bin/mirrord-ls), MIRRORD_LS_VENV, EMACS (default emacs),
-#      MIRRORD_LS_SCHEMA (default ../shared/reference/mirrord-schema.json when it exists).
+#      MIRRORD_LS_SCHEMA (mirrord's published schema, when you have a copy;
+#      editors/run-tests passes the tests' reference copy).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 venv="${MIRRORD_LS_VENV:-$root/.venv}"
 bin="${MIRRORD_LS_BIN:-$venv/bin/mirrord-ls}"
 emacs="${EMACS:-emacs}"
-schema="${MIRRORD_LS_SCHEMA:-$root/../shared/reference/mirrord-schema.json}"
+schema="${MIRRORD_LS_SCHEMA:-}"
 
 fail_early() {
   echo "FAIL emacs: $1"

@@ -7,7 +7,8 @@
 # Prints PASS/FAIL lines and a last line `N passed, M failed`; exits 1 on a failure.
 #
 # Env: MIRRORD_LS_BIN (default .venv/bin/mirrord-ls), MIRRORD_LS_VENV, NVIM (default nvim),
-#      MIRRORD_LS_SCHEMA (default ../shared/reference/mirrord-schema.json when it exists).
+#      MIRRORD_LS_SCHEMA (mirrord's published schema, when you have a copy;
+#      editors/run-tests passes the tests' reference copy).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 plugin=$(cd "$here/.." && pwd)
@@ -16,7 +17,7 @@ venv="${MIRRORD_LS_VENV:-$root/.venv}"
 bin="${MIRRORD_LS_BIN:-$venv/bin/mirrord-ls}"
 python="$venv/bin/python"
 nvim="${NVIM:-nvim}"
-schema="${MIRRORD_LS_SCHEMA:-$root/../shared/reference/mirrord-schema.json}"
+schema="${MIRRORD_LS_SCHEMA:-}"
 
 if ! command -v "$nvim" >/dev/null; then
   echo "FAIL neovim: $nvim not found (apt-get install neovim)"

