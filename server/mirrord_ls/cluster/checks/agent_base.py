@@ -13,21 +13,17 @@ Every read goes through the fact store, so the units asking the same thing
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from mirrord_ls.cluster.checks.base import CLUSTER_ANCHOR, CheckContext
-from mirrord_ls.cluster.discovery import OPERATOR_PATH
 from mirrord_ls.cluster.preflight import RuleFinding
 from mirrord_ls.cluster.preflight.agent import picked_target
 from mirrord_ls.cluster.preflight.agent_namespace import AgentPlan, agent_plan
 from mirrord_ls.cluster.preflight.agent_runtime import NotReady, TargetRuntime
 from mirrord_ls.cluster.preflight.agent_settings import AgentSettings, agent_settings
 from mirrord_ls.cluster.preflight.operator import OperatorUse, operator_use
-from mirrord_ls.cluster.preflight.operator_object import parse_operator
-from mirrord_ls.cluster.preflight.versions import parse_naive_date
 from mirrord_ls.config.targets import Target, TargetError
 from mirrord_ls.findings import KeyedFinding
 
@@ -81,24 +77,14 @@ def settings_of(ctx: CheckContext) -> AgentSettings:
 
 
 async def operator_in_use(ctx: CheckContext) -> OperatorUse:
-    """mirrord's choice, `operator_use` over the cached verdict (and, when installed, the
-    MirrordOperator object for the licence: a cached GET the operator units share)."""
+    """mirrord's choice: `OperatorUse` over the cached discovery fact, which keeps the
+    MirrordOperator object its own GET read (no second request), judged on the
+    service's clock (`ctx.today`)."""
     setting = ctx.operator_setting
-    today = datetime.datetime.now(datetime.UTC).date()
     if setting is False:
-        return operator_use("disabled", None, setting, today)
-    verdict = await ctx.facts.operator(setting)  # cached: the gate asked
-    parsed = None
-    if verdict.kind == "installed":
-        info = verdict.operator
-        expires = parse_naive_date(info.license_expires or "") if info is not None else None
-        if expires is not None and expires >= today:
-            # A licence still valid: mirrord goes on with the operator, or stops on an object
-            # it cannot read; either way it creates no agent of its own. No second GET.
-            return OperatorUse(True, False)
-        fetched = await ctx.facts.get(OPERATOR_PATH)  # the licence may send mirrord back
-        parsed = parse_operator(fetched.body) if fetched.ok else None
-    return operator_use(verdict.kind, parsed, setting, today)
+        return operator_use("disabled", None, setting, ctx.today)
+    found = await ctx.facts.operator_object(setting)  # cached: the gate asked
+    return found.use(setting, ctx.today)
 
 
 async def agent_view(ctx: CheckContext) -> AgentView | None:
