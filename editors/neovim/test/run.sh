@@ -89,8 +89,9 @@ MIRRORD_LS_TEST_SETTINGS="$settings" MIRRORD_LS_TEST_CODE=$code MIRRORD_LS_TEST_
   MIRRORD_LS_TEST_SEVERITY=ERROR MIRRORD_LS_TEST_STATUS="mirrord: ✗" \
   run_nvim config "$ws1/.mirrord/mirrord.json"
 
-# 2. The cluster warning: the operator is installed but RBAC forbids the user.
-echo "== neovim: cluster warning (operator-forbidden)"
+# 2. The cluster verdict: the operator is installed but RBAC forbids the user. An error:
+# mirrord stops (client.rs `OperatorApi::try_new` returns the 403 when the kind is listed).
+echo "== neovim: cluster error (operator-forbidden)"
 kubeconfig="$tmp/kubeconfig"
 # It writes the kubeconfig, prints it (redacted), then "Serving until Ctrl-C." and serves until killed.
 coproc CLUSTER { exec "$python" -m mirrord_ls.loopback --kubeconfig "$kubeconfig" --scenarios 2>&1; }
@@ -113,8 +114,8 @@ if [ "$ready" = 1 ]; then
   mkdir -p "$ws2/.git" "$ws2/team"
   printf '{\n  "kube_context": "forbidden"\n}\n' >"$ws2/team/staging.mirrord.json"
   KUBECONFIG="$kubeconfig" MIRRORD_LS_TEST_SETTINGS='{"cluster": {"timeoutSeconds": 15}}' \
-    MIRRORD_LS_TEST_CODE=operator-forbidden MIRRORD_LS_TEST_LINE=1 MIRRORD_LS_TEST_SEVERITY=WARN \
-    MIRRORD_LS_TEST_STATUS="mirrord: ⚠,forbidden,(forbidden)" \
+    MIRRORD_LS_TEST_CODE=operator-forbidden MIRRORD_LS_TEST_LINE=1 MIRRORD_LS_TEST_SEVERITY=ERROR \
+    MIRRORD_LS_TEST_STATUS="mirrord: ✗,forbidden,(forbidden)" \
     run_nvim cluster "$ws2/team/staging.mirrord.json"
 fi
 
