@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import random
+import runpy
 import sys
 import tempfile
 import time
@@ -31,8 +32,12 @@ from lsp import server_env, session
 from mirrord_ls.loopback import Fault
 from mirrord_ls.loopback.scenarios import start_demo_clusters
 
+# mirrord's published schema: MIRRORD_LS_BENCH_SCHEMA, else the tests' reference copy.
 DEFAULT_SCHEMA = Path(
-    os.environ.get("MIRRORD_LS_BENCH_SCHEMA", "/work/shared/reference/mirrord-schema.json")
+    os.environ.get("MIRRORD_LS_BENCH_SCHEMA")
+    or runpy.run_path(str(Path(__file__).resolve().parents[1] / "tests" / "reference_schema.py"))[
+        "REFERENCE_SCHEMA"
+    ]
 )
 OPERATOR = "/apis/operator.metalbear.co/v1/mirrordoperators/operator"
 CONFIGS = 50
