@@ -23,8 +23,8 @@ def config_dict(
             "agent": {"log_level": "info", "ttl": 30, "ephemeral": False},
             "feature": {
                 "env": {
+                    # include or exclude, not both: mirrord refuses the pair (config/verify.py)
                     "include": "DATABASE_USER;PUBLIC_ENV;MY_APP_*",
-                    "exclude": "DATABASE_PASSWORD;SECRET_ENV",
                     "override": {},
                 },
                 "fs": {"mode": "read", "read_write": [], "read_only": [], "local": []},

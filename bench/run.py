@@ -729,7 +729,8 @@ def no_forbidden(diagnostics: Sequence[types.Diagnostic]) -> bool:
 async def bench_rewrite(plan: Plan, rtt: int, clusters: DemoClusters) -> list[Row]:
     watching = importlib.util.find_spec("mirrord_ls.watch") is not None
     ws = workspace(plan, "rewrite")
-    kubeconfig = ws / "kubeconfig"
+    # Outside the config's workspace: a kubeconfig inside an untrusted workspace is not used.
+    kubeconfig = Path(tempfile.mkdtemp(prefix="rewrite-kube-", dir=plan.tmp)) / "kubeconfig"
     forbidden = kubeconfig_with_current(clusters.kubeconfig, "forbidden")
     healthy = kubeconfig_with_current(clusters.kubeconfig, "healthy")
     replace_file(kubeconfig, forbidden)
