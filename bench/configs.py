@@ -20,7 +20,7 @@ def config_dict(
     doc.update(
         {
             "target": {"path": "deployment/web", "namespace": "default"},
-            "agent": {"log_level": "info", "ttl": 30, "ephemeral": False},
+            # No `agent` settings: with the operator mirrord ignores them (agent-config-ignored).
             "feature": {
                 "env": {
                     # include or exclude, not both: mirrord refuses the pair (config/verify.py)
