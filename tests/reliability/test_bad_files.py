@@ -79,7 +79,8 @@ def test_check_over_bad_files(tmp_path: Path) -> None:
 
 
 async def answers(rec: Recorded) -> None:
-    status = await rec.command("mirrord-ls.showStatus", within=10)
+    # Generous: the bound tells a hung server from a loaded machine (two busy cores).
+    status = await rec.command("mirrord-ls.showStatus", within=60)
     assert isinstance(status, dict)
 
 
