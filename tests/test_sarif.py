@@ -54,7 +54,8 @@ def test_sarif_output_validates_and_maps_severities(tmp_path: Path, clusters: De
     assert {rule["id"] for rule in driver["rules"]} == set(CODES)
     by_rule = {r["ruleId"]: r for r in run_["results"]}
     assert by_rule["invalid-value"]["level"] == "error"
-    assert by_rule["operator-forbidden"]["level"] == "warning"
+    # operator-forbidden is an error: mirrord stops (client.rs `OperatorApi::try_new`).
+    assert by_rule["operator-forbidden"]["level"] == "error"
     assert by_rule["operator-not-installed"]["level"] == "note"  # LSP "information"
     for result_ in run_["results"]:
         rule = driver["rules"][result_["ruleIndex"]]
