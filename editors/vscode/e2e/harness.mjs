@@ -252,6 +252,15 @@ export class Session {
   async openFile(relativePath) {
     const page = this.page;
     const base = relativePath.split("/").pop();
+    // Already open: select its tab (Quick Open's recent-files list can put another
+    // file first while the typed filter is still being applied).
+    const tab = page.locator(".tabs-container .tab", { has: page.locator(".label-name", { hasText: new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) }) }).first();
+    if (await tab.count()) {
+      await tab.click();
+      await page.locator(`.tabs-container .tab.active`, { hasText: base }).waitFor();
+      await page.locator(".editor-instance .monaco-editor .view-lines").first().waitFor();
+      return;
+    }
     await page.locator(".monaco-workbench").click({ position: { x: 700, y: 400 } }).catch(() => {});
     await page.keyboard.press("Control+P");
     const input = page.locator(".quick-input-widget input");
