@@ -25,7 +25,7 @@ CODES: dict[str, str] = {
     "missing-field": "A field the schema requires is absent.",
     "deprecated": "A field mirrord still reads but has deprecated.",
     "conflict": "Settings mirrord refuses, or warns about, in combination (beyond the schema).",
-    "unstable": "A setting mirrord marks unstable: it works, but may change in a later release.",
+    "unstable": "A setting mirrord marks unstable: mirrord warns at start-up that it may change.",
     "kubeconfig-not-found": "The kubeconfig mirrord would use does not exist.",
     "kubeconfig-invalid": "The kubeconfig cannot be read or is malformed.",
     "context-not-found": "The kube context named does not exist in the kubeconfig.",

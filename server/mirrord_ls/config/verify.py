@@ -4,7 +4,7 @@ The schema says what each field may hold; `LayerConfig::verify` (mirrord/config/
 and the feature configs then reject combinations (`ConfigError::Conflict`, `InvalidValue`) or
 add warnings. Each rule below cites the code that decides it and says mirrord's reason in
 words, on the field that causes it. Severity: error when mirrord stops, warning when it runs
-but not as written, information for what it only mentions (unstable fields).
+but not as written or warns at start-up (unstable fields: mirrord's own warning).
 
 Also here, because the schema cannot say them: target strings as mirrord's parser reads them
 (`config/targets.py`), and unknown fields in split-queue entries.
@@ -542,9 +542,11 @@ class _Verifier:
     def unstable_fields(self) -> None:
         for path in UNSTABLE:
             if self.present(path):
+                # config/unstable.rs: mirrord reports it through the context's warnings,
+                # which the CLI shows as a start-up warning; mirrord-ls keeps that level.
                 self.add(
                     "unstable",
-                    "information",
+                    "warning",
                     path,
                     f"{path[-1]} is an unstable setting: mirrord warns that it may change or go"
                     " away in a later release.",
