@@ -75,6 +75,9 @@ class OperatorObject:
         body of a 2xx answer; a body it cannot read is an error whatever `operator` says)."""
         if self.parsed is not None and self.verdict.kind in ("installed", "check-failed"):
             return "installed"
+        if self.verdict.kind == "check-failed" and self.verdict.listed:
+            # client.rs `try_new`: the kind is listed (`Ok(true) => error`): mirrord stops.
+            return "failing"
         return self.verdict.kind
 
     def use(self, setting: bool | None, today: datetime.date) -> OperatorUse:

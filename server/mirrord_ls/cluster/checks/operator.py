@@ -53,20 +53,38 @@ async def run(ctx: CheckContext) -> Outcome:
             ]
         )
     except creds_mod.CredentialError as exc:
+        why = str(exc).rstrip(".")
         return Halt(
             [
                 _finding(
+                    # client.rs `try_new`: `base_client_config(config).await?` and the
+                    # client's auth layer fail before any HTTP answer: mirrord stops.
                     "cluster-auth-failed",
-                    _severity(setting, "warning"),
-                    f"No credentials for context {ctx.cluster.context_name}: {exc}",
+                    "error",
+                    f"No credentials for context {ctx.cluster.context_name}: {why}."
+                    " mirrord will stop at start-up. Fix: log in again, or check the"
+                    " kubeconfig's user entry.",
                 )
             ]
         )
     finding = verdict_finding(verdict, setting, ctx.cluster)
     found = [finding] if finding is not None else []
-    if verdict.kind not in HEALTHY:
+    if verdict.kind not in HEALTHY and not falls_back(verdict, setting):
         return Halt(found)  # the cluster is in trouble: one finding says so
     return found
+
+
+def falls_back(verdict: Verdict, setting: bool | None) -> bool:
+    """mirrord goes on without the operator after a failed discovery: the GET failed with
+    an HTTP error, the discovery check could not tell (the kind not listed), and
+    `operator` is unset (client.rs `try_new`: `Ok(false) | Err(..) => return Ok(None)`).
+    The open-source units then judge the agent mirrord will create."""
+    return (
+        verdict.kind == "check-failed"
+        and not verdict.listed
+        and setting is None
+        and not (verdict.status is not None and 200 <= verdict.status < 300)
+    )
 
 
 def verdict_finding(
@@ -145,21 +163,31 @@ def verdict_finding(
         detail = verdict.detail.rstrip(".")
         message = f"Cannot tell whether the operator is usable in {where}: {detail}. {then}"
         code, severity = "operator-check-failed", _severity(setting, "warning")
+    # The rest are not HTTP answers to the operator GET (or a 401 that every later
+    # request gets too): client.rs `try_new` `Err(error) => error` returns them, and
+    # connection.rs `try_connect_using_operator` propagates it with `?`, so mirrord stops
+    # whatever `operator` says (without the operator, creating the agent needs the same
+    # cluster and credentials).
     elif kind == "unreachable":
-        message = f"The cluster of {where} cannot be reached: {verdict.detail}."
-        code, severity = "cluster-unreachable", _severity(setting, "warning")
+        message = (
+            f"The cluster of {where} cannot be reached: {verdict.detail}. mirrord will stop"
+            " at start-up. Fix: check the network (VPN, proxy) or the context's server."
+        )
+        code, severity = "cluster-unreachable", "error"
     elif kind == "tls-error":
         message = (
-            f"TLS to the cluster of {where} failed: {verdict.detail}. Check the kubeconfig's"
-            " certificate-authority, or accept_invalid_certificates for test clusters."
+            f"TLS to the cluster of {where} failed: {verdict.detail}. mirrord will stop at"
+            " start-up. Check the kubeconfig's certificate-authority, or"
+            " accept_invalid_certificates for test clusters."
         )
-        code, severity = "cluster-tls-error", _severity(setting, "warning")
+        code, severity = "cluster-tls-error", "error"
     else:
         message = (
             f"The cluster of {where} did not accept the credentials of user"
-            f' "{resolved.user_name}": {verdict.detail}.'
+            f' "{resolved.user_name}": {verdict.detail}. mirrord will stop at start-up.'
+            " Fix: log in again (refresh the token or certificate)."
         )
-        code, severity = "cluster-auth-failed", _severity(setting, "warning")
+        code, severity = "cluster-auth-failed", "error"
     return _finding(code, severity, message, data)
 
 
@@ -175,9 +203,10 @@ UNIT = CheckUnit(
         "cluster-auth-failed",
         "untrusted-credential-plugin",
     ),
-    severity="operator-forbidden, an unreadable 2xx answer and a failing GET of a listed"
-    " operator: error (mirrord stops whatever `operator` says); else error with"
-    " `operator: true`, warning when unset (failures) or information (not installed)",
+    severity="operator-forbidden, an unreadable 2xx answer, a failing GET of a listed"
+    " operator, an unreachable cluster, TLS and rejected credentials: error (mirrord stops"
+    " whatever `operator` says); else error with `operator: true`, warning when unset"
+    " (discovery cannot tell: mirrord falls back) or information (not installed)",
     requests="GET mirrordoperators/operator; on 404/403 the API group discovery (2-3 in all)",
     predicts="mirrord/operator/src/client.rs OperatorApi::try_new;"
     " mirrord/cli/src/connection.rs create_and_connect",

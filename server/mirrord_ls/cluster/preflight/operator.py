@@ -60,7 +60,8 @@ def operator_use(
 ) -> OperatorUse:
     """Decide, as `try_connect_using_operator` does, from the discovery verdict kind
     (`disabled`, `installed`, `forbidden`, `not-installed`, `check-failed`,
-    `unreachable`, `tls-error`, `auth-failed`), the operator object (for `installed`:
+    `unreachable`, `tls-error`, `auth-failed`; `failing` for a check-failed GET of a
+    listed operator), the operator object (for `installed`:
     pass every 2xx body through `parse_operator`) and the effective `operator` setting."""
     if setting is False or discovery == "disabled":
         return OperatorUse(False, False, "`operator` is false")
