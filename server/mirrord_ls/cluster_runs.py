@@ -61,15 +61,20 @@ class ClusterRuns:
         self.service.timeout = timeout
         return self.service
 
-    def start(self, state: DocState, force: bool = False) -> asyncio.Task[None]:
+    def start(
+        self, state: DocState, force: bool = False, rejudge: bool = False
+    ) -> asyncio.Task[None]:
+        """Check `state`'s config against its cluster. `force`: read every fact afresh;
+        `rejudge`: judge the cached facts again whatever their age (the UTC date changed:
+        licence dates), asking only for what was never read."""
         running = state.cluster_task
         if running is not None and not running.done():
-            if state.cluster_analysis is state.analysis and not force:
+            if state.cluster_analysis is state.analysis and not force and not rejudge:
                 return running  # already checking this very text: that answer is fresh
             # Checking an older text, or asked afresh (the kubeconfig or context may have
             # changed since it began): its answer would be stale.
             running.cancel()
-        task = self.ls.tasks.start(self._run(state, force), f"cluster:{state.uri}")
+        task = self.ls.tasks.start(self._run(state, force, rejudge), f"cluster:{state.uri}")
         state.cluster_task = task
         state.cluster_analysis = state.analysis
 
@@ -80,11 +85,11 @@ class ClusterRuns:
         task.add_done_callback(ended)
         return task
 
-    async def _run(self, state: DocState, force: bool) -> None:
+    async def _run(self, state: DocState, force: bool, rejudge: bool = False) -> None:
         analysis = state.analysis
         if analysis is None:
             return
-        inner = asyncio.ensure_future(self._check(state, analysis, force))
+        inner = asyncio.ensure_future(self._check(state, analysis, force, rejudge))
         try:
             try:
                 await asyncio.wait_for(asyncio.shield(inner), SLOW_CHECK_SECONDS)
@@ -153,7 +158,9 @@ class ClusterRuns:
         while (task := state.cluster_task) is not None and not task.done():
             await asyncio.wait({task})
 
-    async def _check(self, state: DocState, analysis: Analysis, force: bool) -> None:
+    async def _check(
+        self, state: DocState, analysis: Analysis, force: bool, rejudge: bool = False
+    ) -> None:
         ls = self.ls
         inputs = state.inputs
         if inputs is None:
@@ -171,6 +178,7 @@ class ClusterRuns:
                 workspace_folders=folders,
                 trusted=ls.trusted(),
                 force=force,
+                rejudge=rejudge,
             )
         finally:
             self.busy -= 1

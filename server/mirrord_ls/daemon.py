@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("mirrord_ls")
 
 OPERATOR_PATH = "/apis/operator.metalbear.co/v1/mirrordoperators/operator"
+DAY_CHECK_SECONDS = 15.0
+"""The background loop looks at least this often (a local look: the schedule and the UTC
+date), so a date change re-judges licences within this long after midnight UTC."""
 """mirrord's discovery reads it first (cluster/discovery.py); the re-check's sentinel."""
 
 
@@ -238,7 +241,10 @@ class Daemon:
         while True:
             period = ls.settings.cluster.recheckSeconds
             # A local look at the schedule; no request unless something is due.
-            await asyncio.sleep(min(period / 4, 15.0) if period > 0 else 60)
+            await asyncio.sleep(
+                min(period / 4, DAY_CHECK_SECONDS) if period > 0 else DAY_CHECK_SECONDS
+            )
+            self.rejudge_if_new_day()
             if period <= 0:
                 continue
             if policy is None or policy.period != period:
@@ -263,6 +269,31 @@ class Daemon:
                         if state.cluster_task is not None and not state.cluster_task.done():
                             continue  # still answering: a forced start would cancel it
                         ls.runs.start(state, force=True)
+
+    def rejudge_if_new_day(self) -> list[DocState]:
+        """Licence dates are judged on the UTC date (client.rs `check_license_validity`
+        compares with today's date): once the date changed, each open config judged on an
+        earlier day is judged again over the cached facts, whatever their age, so a licence
+        that ends at midnight shows as expired without a request (`rejudge`)."""
+        ls = self.ls
+        judged = [
+            s
+            for s in ls.documents.values()
+            if s.is_open and s.facts is not None and s.facts.judged_on is not None
+        ]
+        if not judged:
+            return []  # no cluster check ran: nothing to re-judge (and no service to start)
+        today = ls.runs.cluster_service().clock()
+        started = []
+        for state in judged:
+            assert state.facts is not None and state.facts.judged_on is not None
+            if state.facts.judged_on >= today:
+                continue
+            if state.cluster_task is not None and not state.cluster_task.done():
+                continue  # running: the next look re-judges it if it began yesterday
+            ls.runs.start(state, rejudge=True)
+            started.append(state)
+        return started
 
     async def sentinel(
         self, policy: RecheckPolicy, key: Hashable, state: DocState, activity: Activity

@@ -73,7 +73,7 @@ def register(server: MirrordLanguageServer) -> None:
 
     if internals.enabled():
         probe = internals.Internals(server)
-        server.command(internals.COMMAND)(lambda ls, *args: probe.report())
+        server.command(internals.COMMAND)(lambda ls, *args: probe.report(*args))
     server.command(proto.AGENT_ROLE)(cmd_agent_role)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
-from lsp_session import lsp_session, open_document
+from lsp_session import lsp_session, open_document, wait_for_diagnostics
 from mirrord_ls.cluster.checks.registry import UNITS
 from mirrord_ls.cluster.inputs import from_analysis
 from mirrord_ls.cluster.service import ClusterService
@@ -437,3 +437,44 @@ def test_cold_preflight_costs_the_documented_requests(
         cold, warm = asyncio.run(twice())
         assert warm == 0
         assert cold == len(requests) if not open_source else cold >= len(requests)
+
+
+async def test_licence_rejudged_when_the_date_changes_without_a_request(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: licence dates are re-judged at midnight UTC without a request. The server's
+    background loop looks at the UTC date; the test moves the checks' clock two days on
+    (`mirrord-ls.internals {"advanceDays": 2}`, enabled only by MIRRORD_LS_INTERNALS=1)
+    and waits for the trial licence that ended meanwhile to show as expired."""
+    work = tmp_path / "ws"
+    work.mkdir()
+    with start_operator_clusters(tmp_path / "kubeconfig") as demo:
+        server = demo.servers["op-trial-expiring"]  # a trial licence ending tomorrow (UTC)
+        path = work / "app-mirrord.json"
+        path.write_text(config_text("op-trial-expiring", WEB))
+        env = {
+            "KUBECONFIG": str(demo.kubeconfig),
+            "HOME": str(tmp_path),
+            "MIRRORD_LS_INTERNALS": "1",
+        }
+        # No periodic re-check (it would GET the operator): only the date look runs.
+        settings = {"cluster": {"recheckSeconds": 0}}
+        async with lsp_session(work, settings=settings, env=env) as lsp:
+            uri = open_document(lsp, path, "json")
+            await wait_for_diagnostics(
+                lsp, uri, lambda ds: any(d.code == "license-expiring" for d in ds), within=60
+            )
+            asked = sum(1 for r in server.log.records() if r.path == OPERATOR)
+            await lsp.workspace_execute_command_async(
+                types.ExecuteCommandParams(
+                    command="mirrord-ls.internals", arguments=[{"advanceDays": 2}]
+                )
+            )
+            # connection.rs: expired with `operator` unset -> warn and run without it.
+            diags = await wait_for_diagnostics(
+                lsp, uri, lambda ds: any(d.code == "license-expired" for d in ds), within=90
+            )
+            expired = next(d for d in diags if d.code == "license-expired")
+            assert expired.severity == types.DiagnosticSeverity.Warning
+            assert not any(d.code == "license-expiring" for d in diags)
+            assert sum(1 for r in server.log.records() if r.path == OPERATOR) == asked

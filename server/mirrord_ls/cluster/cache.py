@@ -47,17 +47,16 @@ class TtlCache(Generic[K, V]):
         self._clock = clock
         self._entries: dict[K, Entry[V]] = {}
 
-    def get(self, key: K) -> V | None:
-        """The value, unless absent or expired."""
-        entry = self._entries.get(key)
-        if entry is None or entry.expires <= self._clock():
-            return None
-        return entry.value
+    def get(self, key: K, *, stale_ok: bool = False) -> V | None:
+        """The value, unless absent or expired (`stale_ok`: expired or not)."""
+        entry = self.live(key, stale_ok=stale_ok)
+        return entry.value if entry is not None else None
 
-    def live(self, key: K) -> Entry[V] | None:
-        """The entry unless absent or expired (for values that may be None)."""
+    def live(self, key: K, *, stale_ok: bool = False) -> Entry[V] | None:
+        """The entry unless absent or expired (for values that may be None); `stale_ok`
+        returns an expired one too."""
         entry = self._entries.get(key)
-        if entry is None or entry.expires <= self._clock():
+        if entry is None or (not stale_ok and entry.expires <= self._clock()):
             return None
         return entry
 

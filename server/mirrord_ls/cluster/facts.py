@@ -140,16 +140,22 @@ class FactStore:
         env: dict[str, str],
         *,
         force: bool = False,
+        stale_ok: bool = False,
     ) -> Facts:
-        return Facts(self, resolved, trust, env, force)
+        """The store seen from one cluster: `force` reads each fact afresh once; `stale_ok`
+        takes every cached answer whatever its age (a re-judgement, e.g. of licence dates
+        at midnight UTC, asks only for what was never read)."""
+        return Facts(self, resolved, trust, env, force, stale_ok)
 
     # -- what is cached ------------------------------------------------------
     def cached_verdict(self, identity: kc.ClusterIdentity) -> Verdict | None:
         entry = self.verdicts.get(identity)
         return entry.verdict if entry is not None else None
 
-    def cached_operator(self, identity: kc.ClusterIdentity) -> OperatorObject | None:
-        entry = self.verdicts.get(identity)
+    def cached_operator(
+        self, identity: kc.ClusterIdentity, *, stale_ok: bool = False
+    ) -> OperatorObject | None:
+        entry = self.verdicts.get(identity, stale_ok=stale_ok)
         return OperatorObject(entry.verdict, entry.parsed) if entry is not None else None
 
     def cached_listing(
@@ -249,12 +255,14 @@ class Facts:
         trust: creds_mod.TrustPolicy,
         env: dict[str, str],
         force: bool,
+        stale_ok: bool = False,
     ) -> None:
         self.store = store
         self.cluster = resolved
         self.trust = trust
         self.env = env
         self._force = force
+        self._stale = stale_ok
         self._refreshed: set[Hashable] = set()
         self.verdict: Verdict | None = None
         """The operator verdict this walk read (hover and status show it)."""
@@ -293,7 +301,7 @@ class Facts:
         cached, single-flight fact as `operator()`. `.use(setting, today)` says whether
         mirrord will use the operator (`OperatorUse`)."""
         fresh = self._fresh_needed("operator")
-        hit = None if fresh else self.store.cached_operator(self.identity)
+        hit = None if fresh else self.store.cached_operator(self.identity, stale_ok=self._stale)
         found = hit or await self.store.discover_object(self.cluster, self.trust, self.env, setting)
         self.verdict = found.verdict
         self.operator_parsed = found.parsed
@@ -304,7 +312,7 @@ class Facts:
         namespace = target.namespace or self.cluster.namespace or "default"
         key = (self.identity, target.display, namespace)
         store = self.store
-        hit = None if self._fresh_needed(key) else store.lookups.get(key)
+        hit = None if self._fresh_needed(key) else store.lookups.get(key, stale_ok=self._stale)
         if hit is not None:
             self.target_lookup = hit
             return hit
@@ -324,7 +332,7 @@ class Facts:
         """Names of `kind` in `namespace` (kind "namespace": the namespaces)."""
         key = (self.identity, kind, namespace)
         store = self.store
-        hit = store.listings.get(key)
+        hit = store.listings.get(key, stale_ok=self._stale)
         if hit is not None:
             return hit
 
@@ -349,7 +357,7 @@ class Facts:
         """May the user do this? A SelfSubjectAccessReview; None when the cluster did not say."""
         key = (self.identity, namespace, verb, group, resource, subresource, name)
         store = self.store
-        entry = store.reviews.live(key)
+        entry = store.reviews.live(key, stale_ok=self._stale)
         if entry is not None:
             return entry.value
 
@@ -390,7 +398,9 @@ class Facts:
         """A GET of any API path, cached briefly (the checks that read objects share it)."""
         key = (self.identity, path)
         store = self.store
-        hit = None if self._fresh_needed(("get", path)) else store.gets.get(key)
+        hit = (
+            None if self._fresh_needed(("get", path)) else store.gets.get(key, stale_ok=self._stale)
+        )
         if hit is not None:
             return hit
 
@@ -431,7 +441,11 @@ class Facts:
         answer for LISTING_TTL, a transport failure (Unreadable without status) briefly."""
         store = self.store
         full = (self.identity, *key)
-        hit = None if self._fresh_needed(("agent", *key)) else store.agent_reads.live(full)
+        hit = (
+            None
+            if self._fresh_needed(("agent", *key))
+            else store.agent_reads.live(full, stale_ok=self._stale)
+        )
         if hit is not None:
             value: T = hit.value
             return value

@@ -64,6 +64,8 @@ class ClusterFacts:
     object, whether mirrord will use it, the settings after the profile (hover)."""
     watched: tuple[Path, ...] = ()
     """Files whose change may change these facts."""
+    judged_on: datetime.date | None = None
+    """The UTC date the checks judged on (licence dates): a later day re-judges."""
 
 
 @dataclass
@@ -141,8 +143,10 @@ class ClusterService:
         env: dict[str, str] | None = None,
         trusted: bool = False,
         force: bool = False,
+        rejudge: bool = False,
     ) -> ClusterResult:
-        """The cluster findings for one config; never raises for cluster trouble."""
+        """The cluster findings for one config; never raises for cluster trouble.
+        `rejudge`: judge the cached answers again, whatever their age (the date changed)."""
         env = dict(os.environ) if env is None else env
         result = ClusterResult()
         if not inputs.is_object:
@@ -182,9 +186,10 @@ class ClusterService:
                 )
                 inputs = dataclasses.replace(inputs, target=None)
             facts.target = checked_target(inputs)
-            bound = self.store.bind(resolved, trust, env, force=force)
+            bound = self.store.bind(resolved, trust, env, force=force, stale_ok=rejudge)
+            facts.judged_on = self.clock()
             ctx = CheckContext(
-                inputs, resolved, resolution.operator_setting, bound, today=self.clock()
+                inputs, resolved, resolution.operator_setting, bound, today=facts.judged_on
             )
             keyed += await run_units(ctx, self.units)
             facts.verdict = bound.verdict
