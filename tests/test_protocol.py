@@ -22,6 +22,8 @@ CLASSES: dict[str, type] = {
     "switchContextArgs": proto.SwitchContextArgs,
     "switchContextResult": proto.SwitchContextResult,
     "roleBindingResult": proto.RoleBindingResult,
+    "agentRoleArgs": proto.AgentRoleArgs,
+    "agentRoleResult": proto.AgentRoleResult,
 }
 
 

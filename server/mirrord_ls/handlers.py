@@ -414,11 +414,13 @@ async def cmd_agent_role(ls: MirrordLanguageServer, *args: Any) -> Any:
     from mirrord_ls.features.agent_role import agent_role
 
     parsed = proto.first_arg(args, proto.AgentRoleArgs)
-    result = agent_role(parsed.namespace, parsed.variant, parsed.user)
-    path = result.get("path")
+    result = proto.converter.structure(
+        agent_role(parsed.namespace, parsed.variant, parsed.user), proto.AgentRoleResult
+    )
+    path = result.path
     caps = ls.client_capabilities.window
     if path and caps and caps.show_document and caps.show_document.support:
         await ls.window_show_document_async(
             types.ShowDocumentParams(uri=Path(path).as_uri(), take_focus=True)
         )
-    return result
+    return proto.to_json(result)

@@ -97,6 +97,19 @@ class AgentRoleArgs:
 
 
 @attrs.frozen
+class AgentRoleResult:
+    """The result of `agentRole`: the YAML (a Role and its RoleBinding) or why not."""
+
+    yaml: str | None = None
+    namespace: str | None = None
+    user: str | None = None
+    path: str | None = None
+    role: dict[str, Any] | None = None
+    roleBinding: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@attrs.frozen
 class SwitchContextArgs:
     uri: str | None = None
     context: str | None = None

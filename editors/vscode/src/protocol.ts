@@ -23,6 +23,7 @@ export const SERVER_COMMANDS = {
   showStatus: "mirrord-ls.showStatus",
   switchContext: "mirrord-ls.switchContext",
   roleBinding: "mirrord-ls.roleBinding",
+  agentRole: "mirrord-ls.agentRole",
 } as const;
 
 export type Health = "ok" | "warning" | "error";
@@ -70,6 +71,25 @@ export interface SwitchContextArgs {
 export interface SwitchContextResult {
   applied: boolean;
   reason?: string | null;
+}
+
+/** Arguments of `agentRole` (from an `agent-forbidden` finding's data). */
+export interface AgentRoleArgs {
+  uri?: string | null;
+  namespace?: string | null;
+  variant?: string | null;
+  user?: string | null;
+}
+
+/** The result of `agentRole`: the YAML (a Role and its RoleBinding) or why not. */
+export interface AgentRoleResult {
+  yaml?: string | null;
+  namespace?: string | null;
+  user?: string | null;
+  path?: string | null;
+  role?: Record<string, unknown> | null;
+  roleBinding?: Record<string, unknown> | null;
+  error?: string | null;
 }
 
 export interface RoleBindingResult {

@@ -40,7 +40,7 @@ import {
 import { CappedErrorHandler } from "./errorHandler";
 import { RestartPolicy } from "./restartPolicy";
 import { LOG_LEVEL_NOTIFICATION, activeDocumentParams, logLevelParams } from "./protocol";
-import { OPEN_ACTION, ROLE_BINDING_COMMAND, copiedMessage, isRoleBindingFile, parseRoleBinding } from "./roleBinding";
+import { ADMIN_FIX_COMMANDS, OPEN_ACTION, copiedMessage, isRoleBindingFile, parseRoleBinding } from "./roleBinding";
 import { findServer, type DiscoveryEnv } from "./serverCommand";
 import { augmentSection, initializationOptions, readSettings, type Settings } from "./settings";
 import { parseStatus, type MirrordStatus, type ServerState } from "./status";
@@ -235,13 +235,13 @@ export class ServerManager implements vscode.Disposable {
       },
       middleware: {
         executeCommand: async (command, args, next) => {
-          if (command !== ROLE_BINDING_COMMAND) {
+          if (!ADMIN_FIX_COMMANDS.includes(command)) {
             return next(command, args) as unknown;
           }
           this.roleBindingsInFlight += 1;
           try {
             const result: unknown = await next(command, args);
-            await this.deliverRoleBinding(result);
+            await this.deliverRoleBinding(result, command);
             return result;
           } finally {
             this.roleBindingsInFlight -= 1;
@@ -368,15 +368,15 @@ export class ServerManager implements vscode.Disposable {
   }
 
   /** Puts the RoleBinding's YAML on the clipboard and offers to open it (never opens it unasked). */
-  private async deliverRoleBinding(result: unknown): Promise<void> {
-    const answer = parseRoleBinding(result);
+  private async deliverRoleBinding(result: unknown, command: string): Promise<void> {
+    const answer = parseRoleBinding(result, command);
     if (answer.kind === "error") {
-      void vscode.window.showWarningMessage(`mirrord-ls: no RoleBinding: ${answer.message}.`);
+      void vscode.window.showWarningMessage(`mirrord-ls: no ${command.endsWith("agentRole") ? "Role" : "RoleBinding"}: ${answer.message}.`);
       return;
     }
     const { binding } = answer;
     await vscode.env.clipboard.writeText(binding.yaml);
-    this.output.info(`the ClusterRoleBinding for ${binding.user} is on the clipboard`);
+    this.output.info(binding.namespace !== undefined ? `the agent's Role for ${binding.user} in ${binding.namespace} is on the clipboard` : `the ClusterRoleBinding for ${binding.user} is on the clipboard`);
     // Not awaited: the message stays until dismissed, the command returns now.
     void vscode.window.showInformationMessage(copiedMessage(binding), OPEN_ACTION).then(async (choice) => {
       if (choice !== OPEN_ACTION) {

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
-import { activeDocumentParams, contextsOf, logLevelParams, parseStatus, parseSwitchContextResult, type Status } from "../src/protocol";
+import { activeDocumentParams, type AgentRoleArgs, type AgentRoleResult, contextsOf, logLevelParams, parseStatus, parseSwitchContextResult, SERVER_COMMANDS, type Status } from "../src/protocol";
+import { parseRoleBinding } from "../src/roleBinding";
 
 /** The fixture the server's tests/test_protocol.py checks too. */
 const fixture = JSON.parse(readFileSync(new URL("../../../tests/fixtures/protocol.json", `file://${__filename}`), "utf8")) as Record<
@@ -56,5 +57,24 @@ describe("the shared protocol fixture", () => {
   it("parses a switchContext result", () => {
     assert.deepEqual(parseSwitchContextResult(fixture.switchContextResult), fixture.switchContextResult);
     assert.equal(parseSwitchContextResult({ reason: "x" }), undefined);
+  });
+});
+
+describe("the agentRole command, against the shared fixture", () => {
+  it("reads the server's agentRole result as the extension delivers it", () => {
+    const result = fixture.agentRoleResult!;
+    const answer = parseRoleBinding(result, SERVER_COMMANDS.agentRole);
+    assert.equal(answer.kind, "binding");
+    if (answer.kind === "binding") {
+      assert.equal(answer.binding.yaml, result.yaml);
+      assert.equal(answer.binding.namespace, result.namespace);
+      assert.equal(answer.binding.user, result.user);
+    }
+  });
+  it("has every AgentRoleArgs field the server reads", () => {
+    const args: AgentRoleArgs = fixture.agentRoleArgs as AgentRoleArgs;
+    assert.deepEqual(Object.keys(args).sort(), ["namespace", "uri", "user", "variant"]);
+    const result: AgentRoleResult = fixture.agentRoleResult as AgentRoleResult;
+    assert.equal(typeof result.yaml, "string");
   });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { copiedMessage, isRoleBindingFile, parseRoleBinding } from "../src/roleBinding";
+import { ADMIN_FIX_COMMANDS, AGENT_ROLE_COMMAND, copiedMessage, isRoleBindingFile, parseRoleBinding } from "../src/roleBinding";
 
 const yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n";
 
@@ -35,5 +35,30 @@ describe("copiedMessage / isRoleBindingFile", () => {
   it("knows the server's file", () => {
     assert.ok(isRoleBindingFile("file:///home/u/.cache/mirrord-ls/mirrord-operator-user-binding.yaml"));
     assert.ok(!isRoleBindingFile("file:///w/.mirrord/mirrord.json"));
+  });
+});
+
+describe("the agent's Role (agent-forbidden, mirrord-ls.agentRole)", () => {
+  const roleYaml = "kind: Role\n---\nkind: RoleBinding\n";
+  it("reads the YAML, the user, the namespace and the file", () => {
+    assert.deepEqual(
+      parseRoleBinding({ yaml: roleYaml, user: "bob", namespace: "agents", path: "/c/mirrord-agent-role-agents-bob.yaml" }, AGENT_ROLE_COMMAND),
+      { kind: "binding", binding: { yaml: roleYaml, user: "bob", namespace: "agents", path: "/c/mirrord-agent-role-agents-bob.yaml" } },
+    );
+  });
+  it("says what is on the clipboard and for which namespace", () => {
+    assert.match(copiedMessage({ yaml: roleYaml, user: "bob", namespace: "agents" }), /Role and RoleBinding .* namespace agents, for bob, are on the clipboard/);
+  });
+  it("passes the server's reason on, and names a Role when there is none", () => {
+    assert.deepEqual(parseRoleBinding({ error: "no valid namespace was given" }, AGENT_ROLE_COMMAND), {
+      kind: "error",
+      message: "no valid namespace was given",
+    });
+    assert.deepEqual(parseRoleBinding(null, AGENT_ROLE_COMMAND), { kind: "error", message: "the server gave no Role" });
+  });
+  it("knows the server's file, and both commands", () => {
+    assert.ok(isRoleBindingFile("file:///home/u/.cache/mirrord-ls/mirrord-agent-role-agents-bob.yaml"));
+    assert.ok(!isRoleBindingFile("file:///w/mirrord-agent-role-x.json"));
+    assert.deepEqual([...ADMIN_FIX_COMMANDS].sort(), ["mirrord-ls.agentRole", "mirrord-ls.roleBinding"]);
   });
 });
