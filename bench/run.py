@@ -1669,6 +1669,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # TCP_NODELAY on every connection, so the benchmark does too, unless told otherwise.
     apiserver._Handler.disable_nagle_algorithm = not args.loopback_nagle
     quick = bool(args.quick)
+    # Measure the package as installed: pip compiles a wheel's modules; a checkout run with
+    # PYTHONDONTWRITEBYTECODE would compile them in every process it starts.
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "server"), quiet=2)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mirrord-ls-bench-") as tmp:
         plan = Plan(

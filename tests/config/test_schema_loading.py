@@ -256,3 +256,46 @@ def test_the_last_configure_wins(site: Site, tmp_path: Path, short_timeout: floa
             thread.join(60)
     assert store.current().location == str(good)
     assert store.problem is None
+
+
+def test_a_schema_that_passed_the_metaschema_check_is_not_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking mirrord's schema against the 2020-12 metaschema takes seconds: `check` and
+    the server remember, by content, the documents that passed (in the cache folder)."""
+    from jsonschema import Draft202012Validator
+
+    from mirrord_ls.config import schema as schema_mod
+
+    monkeypatch.setenv("MIRRORD_LS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(schema_mod, "_checked_here", set())  # a fresh process
+    calls: list[object] = []
+    real = Draft202012Validator.check_schema.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type, doc: object, *args: Any, **kwargs: Any) -> None:
+        calls.append(doc)
+        real(cls, doc, *args, **kwargs)
+
+    monkeypatch.setattr(Draft202012Validator, "check_schema", classmethod(counting))
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(GOOD), "utf-8")
+    load_configured(str(path))
+    assert len(calls) == 1
+    monkeypatch.setattr(schema_mod, "_checked_here", set())  # another process: the file
+    load_configured(str(path))
+    assert len(calls) == 1
+    # Other bytes are checked again; a broken schema is still refused every time.
+    path.write_text(json.dumps({**GOOD, "title": "changed"}), "utf-8")
+    load_configured(str(path))
+    assert len(calls) == 2
+    path.write_text(json.dumps({"type": 5}), "utf-8")
+    for _ in range(2):
+        with pytest.raises(SchemaError, match="not a valid JSON Schema"):
+            load_configured(str(path))
+    assert len(calls) == 4
+    # A memo that is not ours (garbage) is ignored, never trusted.
+    (tmp_path / "cache" / schema_mod.CHECKED_MEMO).write_text("{not json", "utf-8")
+    monkeypatch.setattr(schema_mod, "_checked_here", set())
+    path.write_text(json.dumps(GOOD), "utf-8")
+    load_configured(str(path))
+    assert len(calls) == 5

@@ -13,6 +13,7 @@ which schema is used.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -191,9 +192,54 @@ def _validator_class() -> Any:
     return validators.extend(Draft202012Validator, type_checker=checker)
 
 
-def _check_document(doc: Any, where: str) -> dict[str, Any]:
+CHECKED_MEMO = "schemas-checked.json"
+"""In the cache folder: digests of schema documents that passed the metaschema check."""
+CHECKED_MEMO_SIZE = 32
+_checked_here: set[str] = set()
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _checked_before(digest: str) -> bool:
+    """Did this very document (by content) pass the metaschema check before? Checking
+    mirrord's schema against the 2020-12 metaschema takes seconds of CPU, so `check` and
+    the server remember the documents that passed (a cache, as kubectl's discovery cache)."""
+    if digest in _checked_here:
+        return True
+    try:
+        seen = json.loads(read_regular(cache_dir() / CHECKED_MEMO, limit=64 * 1024))
+    except (OSError, FileReadError, ValueError):
+        return False
+    return isinstance(seen, list) and digest in seen
+
+
+def _remember_checked(digest: str) -> None:
+    _checked_here.add(digest)
+    path = cache_dir() / CHECKED_MEMO
+    try:
+        old = json.loads(read_regular(path, limit=64 * 1024))
+    except (OSError, FileReadError, ValueError):
+        old = []
+    seen = [d for d in old if isinstance(d, str) and d != digest] if isinstance(old, list) else []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{CHECKED_MEMO}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([*seen, digest][-CHECKED_MEMO_SIZE:]), "utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.debug("schema check memo not written: %s", exc)
+
+
+def _check_document(doc: Any, where: str, body: bytes | None = None) -> dict[str, Any]:
+    """`doc` if it is a valid 2020-12 JSON Schema, else SchemaError. With its `body`, a
+    document that passed before (same bytes) is not checked again."""
     if not isinstance(doc, dict):
         raise SchemaError(f"{where} is not a JSON Schema (expected an object at the top).")
+    digest = _digest(body) if body is not None else None
+    if digest is not None and _checked_before(digest):
+        return doc
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError as JSchemaError
 
@@ -203,6 +249,8 @@ def _check_document(doc: Any, where: str) -> dict[str, Any]:
         raise SchemaError(f"{where} is not a valid JSON Schema: {exc.message}") from exc
     except RecursionError as exc:
         raise SchemaError(f"{where} is nested too deeply to be a usable schema.") from exc
+    if digest is not None:
+        _remember_checked(digest)
     return doc
 
 
@@ -250,7 +298,7 @@ def load_configured(location: str) -> Schema:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise SchemaError(f"{where} is not valid JSON: {exc}.") from exc
-    checked = _check_document(doc, where)
+    checked = _check_document(doc, where, body)
     remote = _references(checked, where, where)
     return Schema(checked, "configured", where, remote=remote)
 
@@ -305,7 +353,7 @@ def refresh_published() -> Schema | None:
     if status == 304:
         return None
     try:
-        doc = _check_document(json.loads(body), url)
+        doc = _check_document(json.loads(body), url, body)
         remote = _references(doc, url, url)
     except (ValueError, SchemaError, RecursionError) as exc:
         log.warning("published schema ignored: %s", exc)
