@@ -254,7 +254,7 @@ export class Session {
     const base = relativePath.split("/").pop();
     // Already open: select its tab (Quick Open's recent-files list can put another
     // file first while the typed filter is still being applied).
-    const tab = page.locator(".tabs-container .tab", { has: page.locator(".label-name", { hasText: new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) }) }).first();
+    const tab = page.locator(`.tabs-container .tab[data-resource-name=${JSON.stringify(base)}]`).first();
     if (await tab.count()) {
       await tab.click();
       await page.locator(`.tabs-container .tab.active`, { hasText: base }).waitFor();
