@@ -34,6 +34,7 @@ from mirrord_ls.documents import DocState, wants_cluster_check
 from mirrord_ls.watch import FileWatcher, find_configs
 
 if TYPE_CHECKING:
+    from mirrord_ls.cluster.service import ClusterFacts
     from mirrord_ls.server import MirrordLanguageServer
 
 log = logging.getLogger("mirrord_ls")
@@ -236,39 +237,52 @@ class Daemon:
         action: per cluster identity one sentinel read per period (jittered, stretched while
         the editor rests, backed off while failing); the full preflight only when the
         sentinel's answer changed. The policy and its reasons: `cluster/recheck.py`."""
-        ls = self.ls
         policy: RecheckPolicy | None = None
         while True:
-            period = ls.settings.cluster.recheckSeconds
+            period = self.ls.settings.cluster.recheckSeconds
             # A local look at the schedule; no request unless something is due.
             await asyncio.sleep(
                 min(period / 4, DAY_CHECK_SECONDS) if period > 0 else DAY_CHECK_SECONDS
             )
-            self.rejudge_if_new_day()
-            if period <= 0:
-                continue
-            if policy is None or policy.period != period:
-                policy = RecheckPolicy(period)
-            now = time.monotonic()
-            by_identity: dict[Hashable, list[DocState]] = {}
-            for s in ls.documents.values():
-                if s.is_open and s.facts is not None and s.facts.identity is not None:
-                    if wants_cluster_check(ls.settings_for(s.uri), s):
-                        by_identity.setdefault(s.facts.identity, []).append(s)
-            for key in list(policy.entries):
-                if key not in by_identity:
-                    policy.forget(key)
-            for key in by_identity:
-                policy.track(key, now)
-            activity = self.activity()
-            for key in policy.due(now, activity):
-                states = by_identity[key]
-                changed = await self.sentinel(policy, key, states[0], activity)
-                if changed:
-                    for state in states:
-                        if state.cluster_task is not None and not state.cluster_task.done():
-                            continue  # still answering: a forced start would cancel it
-                        ls.runs.start(state, force=True)
+            try:
+                policy = await self.recheck_once(policy)
+            except Exception:  # one bad look never ends the background re-check
+                log.exception("background re-check failed; it goes on at the next look")
+
+    async def recheck_once(self, policy: RecheckPolicy | None) -> RecheckPolicy | None:
+        """One look: re-judge on a new day; ask the sentinel of each identity that is due."""
+        ls = self.ls
+        self.rejudge_if_new_day()
+        period = ls.settings.cluster.recheckSeconds
+        if period <= 0:
+            return policy
+        if policy is None or policy.period != period:
+            policy = RecheckPolicy(period)
+        now = time.monotonic()
+        # Each document with the facts it had now: the sentinel's awaits may let a
+        # document close or be edited meanwhile (its facts then go), never under our feet.
+        by_identity: dict[Hashable, list[tuple[DocState, ClusterFacts]]] = {}
+        for s in ls.documents.values():
+            if s.is_open and s.facts is not None and s.facts.identity is not None:
+                if wants_cluster_check(ls.settings_for(s.uri), s):
+                    by_identity.setdefault(s.facts.identity, []).append((s, s.facts))
+        for key in list(policy.entries):
+            if key not in by_identity:
+                policy.forget(key)
+        for key in by_identity:
+            policy.track(key, now)
+        activity = self.activity()
+        for key in policy.due(now, activity):
+            states = by_identity[key]
+            changed = await self.sentinel(policy, key, states[0][1], activity)
+            if changed:
+                for state, _facts in states:
+                    if ls.documents.get(state.uri) is not state or not state.is_open:
+                        continue  # closed meanwhile
+                    if state.cluster_task is not None and not state.cluster_task.done():
+                        continue  # still answering: a forced start would cancel it
+                    ls.runs.start(state, force=True)
+        return policy
 
     def rejudge_if_new_day(self) -> list[DocState]:
         """Licence dates are judged on the UTC date (client.rs `check_license_validity`
@@ -296,11 +310,10 @@ class Daemon:
         return started
 
     async def sentinel(
-        self, policy: RecheckPolicy, key: Hashable, state: DocState, activity: Activity
+        self, policy: RecheckPolicy, key: Hashable, facts: ClusterFacts, activity: Activity
     ) -> bool:
-        """One cheap read for `key`; True when the full preflight must run again."""
-        facts = state.facts
-        assert facts is not None
+        """One cheap read for `key` (with `facts`, a document's last cluster facts); True
+        when the full preflight must run again."""
         service = self.ls.runs.cluster_service()
         status: int | None = None
         body: Any = None
