@@ -22,10 +22,11 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mirrord_ls.demo_setup import EXAMPLES, DemoContext
+from mirrord_ls.demo_setup import EXAMPLES, SECTIONS, CheckedFile, DemoContext
 
 README = "https://github.com/metalbear-co/mirrord-ls#editors"
 
@@ -62,15 +63,34 @@ def _next_steps(serving: bool) -> list[str]:
     return steps
 
 
-def _header(entry: dict[str, Any], contexts: dict[str, DemoContext]) -> str:
+def _header(checked: CheckedFile, contexts: dict[str, DemoContext]) -> str:
     """`context: what it is (file)`; the file alone when it names no context."""
-    where = entry["path"].split("/", 2)[-1]
-    name = entry["context"]
-    if name is None:
+    where = checked.path
+    if checked.context is None:
         return where
-    known = contexts.get(name)
+    known = contexts.get(checked.context)
     what = known.description if known else "not a context of the demo's kubeconfigs"
-    return f"{name}: {what} ({where})"
+    return f"{checked.context}: {what} ({where})"
+
+
+def _print_sections(checked: list[CheckedFile], contexts: dict[str, DemoContext]) -> None:
+    """A section per path; in it a line per config, then a line per finding."""
+    for section in SECTIONS:
+        print(f"{section.title} (examples/{section.folder})")
+        for f in checked:
+            if f.section != section.key:
+                continue
+            print(f"  {_header(f, contexts)}")
+            if not f.diagnostics:
+                print("    no findings: mirrord will start with this config")
+            for d in f.diagnostics:
+                start = d["range"]["start"]
+                message = " ".join(d["message"].split())  # one line per finding
+                print(
+                    f"    {start['line'] + 1}:{start['character'] + 1}"
+                    f" {d['severity']} {d['code']}: {message}"
+                )
+        print()
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -90,7 +110,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from mirrord_ls.checker import check_files
     from mirrord_ls.cli import expand
     from mirrord_ls.config.schema import SchemaError
-    from mirrord_ls.demo_setup import SECTIONS, demo_setup, kube_context_of
+    from mirrord_ls.demo_setup import demo_setup
 
     as_json = args.format == "json"
     # Text goes to stdout; with --format json only the JSON does, the rest to stderr.
@@ -120,26 +140,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             os.chdir(previous)
         for note in notes:
             print(f"note: {note}\n", file=say)
-        order = {name: i for i, name in enumerate(demo.contexts)}
-        shown = []
-        for path, result in zip(files, results, strict=True):
-            context = kube_context_of(path)
-            shown.append(
-                {
-                    "path": f"examples/{path.relative_to(examples).as_posix()}",
-                    "section": demo.section_of(path).key,
-                    "context": context,
-                    "diagnostics": result.json,
-                }
-            )
-        # Within a section: in the order of its contexts, then unknown contexts, then none.
-        shown.sort(
-            key=lambda f: (
-                [s.key for s in SECTIONS].index(f["section"]),
-                order.get(f["context"], len(order)) if f["context"] else len(order) + 1,
-                f["path"],
-            )
-        )
+        checked = demo.arrange(files, [r.json for r in results])
         if as_json:
             json.dump(
                 {
@@ -152,7 +153,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
                         {"context": c.name, "description": c.description, "section": c.section}
                         for c in demo.contexts.values()
                     ],
-                    "files": shown,
+                    "files": [asdict(f) for f in checked],
                 },
                 sys.stdout,
                 indent=2,
@@ -160,20 +161,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             sys.stdout.write("\n")
             sys.stdout.flush()
         else:
-            for section in SECTIONS:
-                print(f"{section.title} (examples/{section.folder})")
-                for entry in (f for f in shown if f["section"] == section.key):
-                    print(f"  {_header(entry, demo.contexts)}")
-                    if not entry["diagnostics"]:
-                        print("    no findings: mirrord will start with this config")
-                    for d in entry["diagnostics"]:
-                        start = d["range"]["start"]
-                        message = " ".join(d["message"].split())
-                        print(
-                            f"    {start['line'] + 1}:{start['character'] + 1}"
-                            f" {d['severity']} {d['code']}: {message}"
-                        )
-                print()
+            _print_sections(checked, demo.contexts)
             print(f"Checked {len(results)} configs ({schema_label}).\n")
         if args.serve:
             print(

@@ -75,6 +75,18 @@ def agent_config(scenario: AgentScenario) -> dict[str, Any]:
 
 
 @dataclass
+class CheckedFile:
+    """One example config and what `check` found in it (its JSON diagnostics)."""
+
+    path: str
+    """Relative to the demo's folder: `examples/<section folder>/...`."""
+    section: str
+    context: str | None
+    """The kube context it names (None: none, or unreadable)."""
+    diagnostics: list[dict[str, Any]]
+
+
+@dataclass
 class DemoSetup:
     kubeconfigs: list[Path]
     examples: Path
@@ -89,8 +101,28 @@ class DemoSetup:
         folder = path.relative_to(self.examples).parts[0]
         return next(s for s in SECTIONS if s.folder == folder)
 
-    def in_section(self, section: Section) -> list[DemoContext]:
-        return [c for c in self.contexts.values() if c.section == section.key]
+    def arrange(
+        self, files: list[Path], diagnostics: list[list[dict[str, Any]]]
+    ) -> list[CheckedFile]:
+        """The checked files by section, in each in the order of its contexts (unknown
+        contexts, then files naming none, last), then by path."""
+        order = {name: i for i, name in enumerate(self.contexts)}
+        sections = [s.key for s in SECTIONS]
+        checked = [
+            CheckedFile(
+                f"examples/{path.relative_to(self.examples).as_posix()}",
+                self.section_of(path).key,
+                kube_context_of(path),
+                found,
+            )
+            for path, found in zip(files, diagnostics, strict=True)
+        ]
+
+        def rank(f: CheckedFile) -> tuple[int, int, str]:
+            place = len(order) + 1 if f.context is None else order.get(f.context, len(order))
+            return sections.index(f.section), place, f.path
+
+        return sorted(checked, key=rank)
 
 
 def _own_names(contexts: Iterable[KubeContext]) -> list[KubeContext]:
@@ -145,14 +177,12 @@ def demo_setup(workdir: Path) -> Iterator[DemoSetup]:
             contexts[a.context] = DemoContext(a.context, a.why, "agent")
             path = agent_dir / f"{a.context}-mirrord.json"
             path.write_text(json.dumps(agent_config(a), indent=2) + "\n", encoding="utf-8")
-        kubeconfigs = []
-        for started, current in (
-            (discovery, "healthy"),
-            (operator, "op-healthy"),
-            (agent, scenarios[0].context),
-        ):
-            written = write_kubeconfig(
-                started.kubeconfig, _own_names(started.contexts.values()), current=current
+        kubeconfigs = [
+            write_kubeconfig(path, _own_names(written.values()), current=current)
+            for path, written, current in (
+                (discovery.kubeconfig, discovery.contexts, "healthy"),
+                (operator.kubeconfig, operator.contexts, "op-healthy"),
+                (agent.kubeconfig, agent.contexts, scenarios[0].context),
             )
-            kubeconfigs.append(written)
+        ]
         yield DemoSetup(kubeconfigs, examples, contexts)
