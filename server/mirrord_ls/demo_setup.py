@@ -174,7 +174,9 @@ def demo_setup(workdir: Path) -> Iterator[DemoSetup]:
             for s in started.scenarios:
                 contexts[s.context] = DemoContext(s.context, s.description, key)
         for a in scenarios:
-            contexts[a.context] = DemoContext(a.context, a.why, "agent")
+            # What decides it in mirrord, and who asks where.
+            what = f"{a.why} (user {a.user}, namespace {a.namespace})"
+            contexts[a.context] = DemoContext(a.context, what, "agent")
             path = agent_dir / f"{a.context}-mirrord.json"
             path.write_text(json.dumps(agent_config(a), indent=2) + "\n", encoding="utf-8")
         kubeconfigs = [
