@@ -91,6 +91,7 @@ def test_sdist_and_wheel_pass_twine_check(built: tuple[Path, Path]) -> None:
         names = set(zf.namelist())
     assert "mirrord_ls/examples/schema/.mirrord/mirrord.json" in names
     assert "mirrord_ls/examples/cluster/forbidden-mirrord.json" in names
+    assert "mirrord_ls/examples/operator/op-expired-mirrord.toml" in names
     assert "mirrord_ls/config/builtin-schema.json" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
     with tarfile.open(sdist) as tf:
@@ -123,6 +124,8 @@ def check_installed(bin_dir: Path, work: Path) -> None:
 
     demo = sh(exe, "demo", env=env, cwd=work)
     assert "examples/cluster/forbidden-mirrord.json" in demo and "operator-forbidden" in demo
+    assert "examples/operator/op-no-session-mirrord.json" in demo and "session-forbidden" in demo
+    assert "examples/agent/node-full-mirrord.json" in demo and "node-full" in demo
 
     serve_answers_initialize(exe, env)
 

@@ -1,12 +1,14 @@
 """`mirrord-ls demo`: every verdict in one command, against clusters on 127.0.0.1.
 
-Starts the loopback API servers (healthy operator, RBAC forbids, not
-installed, operator down, unreachable), writes a kubeconfig with one context
-per scenario into a temporary folder, copies the example configs shipped with
-the package (`mirrord_ls/examples`, package data) beside it, and runs `check`
-on them. `--serve` keeps the clusters running and prints the KUBECONFIG to use
-from an editor. The temporary folder holds the clusters' tokens and keys: it is
-removed when the demo ends, by Ctrl-C, SIGTERM or an error.
+Starts the loopback API servers of `demo_setup` (operator discovery, the
+operator path, the agent mirrord creates without the operator), each set with
+its own kubeconfig (`KUBECONFIG` lists them), puts the example configs beside
+them (`mirrord_ls/examples`, package data, and one config per agent scenario)
+and runs `check` on them. The output is grouped: a section per path, in it one
+line per config (its context and what that context is) and one line per finding.
+`--serve` keeps the clusters running and prints the KUBECONFIG to use from an
+editor. The temporary folder holds the clusters' tokens and keys: it is removed
+when the demo ends, by Ctrl-C, SIGTERM or an error.
 """
 
 from __future__ import annotations
@@ -14,17 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+from mirrord_ls.demo_setup import EXAMPLES, SECTIONS, CheckedFile, DemoContext
+
 README = "https://github.com/metalbear-co/mirrord-ls#editors"
 
 
@@ -60,6 +63,36 @@ def _next_steps(serving: bool) -> list[str]:
     return steps
 
 
+def _header(checked: CheckedFile, contexts: dict[str, DemoContext]) -> str:
+    """`context: what it is (file)`; the file alone when it names no context."""
+    where = checked.path
+    if checked.context is None:
+        return where
+    known = contexts.get(checked.context)
+    what = known.description if known else "not a context of the demo's kubeconfigs"
+    return f"{checked.context}: {what} ({where})"
+
+
+def _print_sections(checked: list[CheckedFile], contexts: dict[str, DemoContext]) -> None:
+    """A section per path; in it a line per config, then a line per finding."""
+    for section in SECTIONS:
+        print(f"{section.title} (examples/{section.folder})")
+        for f in checked:
+            if f.section != section.key:
+                continue
+            print(f"  {_header(f, contexts)}")
+            if not f.diagnostics:
+                print("    no findings: mirrord will start with this config")
+            for d in f.diagnostics:
+                start = d["range"]["start"]
+                message = " ".join(d["message"].split())  # one line per finding
+                print(
+                    f"    {start['line'] + 1}:{start['character'] + 1}"
+                    f" {d['severity']} {d['code']}: {message}"
+                )
+        print()
+
+
 def run_demo(args: argparse.Namespace) -> int:
     if not EXAMPLES.is_dir():
         print(f"mirrord-ls demo: the example configs are missing ({EXAMPLES}).", file=sys.stderr)
@@ -77,23 +110,20 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from mirrord_ls.checker import check_files
     from mirrord_ls.cli import expand
     from mirrord_ls.config.schema import SchemaError
-    from mirrord_ls.loopback.scenarios import start_demo_clusters
+    from mirrord_ls.demo_setup import demo_setup
 
     as_json = args.format == "json"
     # Text goes to stdout; with --format json only the JSON does, the rest to stderr.
     say = sys.stderr if as_json else sys.stdout
-    examples = workdir / "examples"
-    shutil.copytree(EXAMPLES, examples)
-    kubeconfig = workdir / "kubeconfig"
-    with start_demo_clusters(kubeconfig) as demo:
+    with demo_setup(workdir) as demo:
+        examples = demo.examples
         print(
-            "mirrord-ls demo: loopback clusters on 127.0.0.1, one kube context per scenario:\n",
+            f"mirrord-ls demo: loopback Kubernetes API servers on 127.0.0.1,"
+            f" {len(demo.contexts)} kube contexts in {len(demo.kubeconfigs)} kubeconfigs;"
+            " each section below names them.\n",
             file=say,
         )
-        for scenario in demo.scenarios:
-            print(f"  {scenario.context:<15} {scenario.description}", file=say)
-        print(file=say)
-        os.environ["KUBECONFIG"] = str(kubeconfig)
+        os.environ["KUBECONFIG"] = demo.kubeconfig_env
         for name in ("MIRRORD_KUBECONFIG", "MIRRORD_KUBE_CONTEXT", "MIRRORD_OPERATOR_ENABLE"):
             os.environ.pop(name, None)
         files = expand([str(examples)]).files
@@ -110,18 +140,20 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             os.chdir(previous)
         for note in notes:
             print(f"note: {note}\n", file=say)
-        shown = [
-            (f"examples/{path.relative_to(examples).as_posix()}", result.json)
-            for path, result in zip(files, results, strict=True)
-        ]
+        checked = demo.arrange(files, [r.json for r in results])
         if as_json:
             json.dump(
                 {
                     "schema": schema_label,
-                    "contexts": [
-                        {"context": s.context, "description": s.description} for s in demo.scenarios
+                    "sections": [
+                        {"section": s.key, "title": s.title, "folder": f"examples/{s.folder}"}
+                        for s in SECTIONS
                     ],
-                    "files": [{"path": p, "diagnostics": ds} for p, ds in shown],
+                    "contexts": [
+                        {"context": c.name, "description": c.description, "section": c.section}
+                        for c in demo.contexts.values()
+                    ],
+                    "files": [asdict(f) for f in checked],
                 },
                 sys.stdout,
                 indent=2,
@@ -129,23 +161,13 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             sys.stdout.write("\n")
             sys.stdout.flush()
         else:
-            for path, diagnostics in shown:
-                print(path)
-                if not diagnostics:
-                    print("    no findings: mirrord will start with this config")
-                for d in diagnostics:
-                    start = d["range"]["start"]
-                    print(
-                        f"    {start['line'] + 1}:{start['character'] + 1}"
-                        f" {d['severity']} {d['code']}: {d['message']}"
-                    )
-                print()
+            _print_sections(checked, demo.contexts)
             print(f"Checked {len(results)} configs ({schema_label}).\n")
         if args.serve:
             print(
                 "The clusters keep running. Point your editor at them with:\n\n"
-                f"  export KUBECONFIG={kubeconfig}\n\n"
-                f"and open the configs under {examples / 'cluster'}\n"
+                f"  export KUBECONFIG={demo.kubeconfig_env}\n\n"
+                f"and open the configs under {examples}\n"
                 "(a copy: edit them freely). Ctrl-C stops the demo and removes"
                 f" {workdir}.\n",
                 file=say,
