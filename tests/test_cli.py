@@ -177,3 +177,21 @@ def test_json_output_carries_each_diagnostics_data(tmp_path: Path, clusters: Dem
     assert diag["data"]["verdict"] == "forbidden"
     assert diag["data"]["server"] == clusters.contexts["forbidden"].server
     assert "checkedAt" in diag["data"]
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`mirrord-ls demo | head -2`: the reader closes the pipe after its first lines; the
+    next writes fail with EPIPE, and the command ends quietly (no BrokenPipeError trace)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mirrord_ls", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # the first block arrived
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert not any(p.name.startswith("mirrord-ls-demo-") for p in tmp_path.iterdir())

@@ -209,10 +209,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             start_stdio(server)
         return 0
-    if command == "check":
-        return run_check(args)
-    if command == "demo":
-        from mirrord_ls.demo import run_demo
+    try:
+        if command == "check":
+            return run_check(args)
+        if command == "demo":
+            from mirrord_ls.demo import run_demo
 
-        return run_demo(args)
+            return run_demo(args)
+    except BrokenPipeError:
+        # `mirrord-ls check ... | head`: the reader left. As Python's docs advise for
+        # SIGPIPE: point stdout at devnull so the exit flush does not raise again, and
+        # exit quietly (the demo's temporary folder went with the unwound `with`).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return 2
