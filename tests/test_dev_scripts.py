@@ -120,3 +120,24 @@ def test_ci_only_calls_dev_test() -> None:
     ]
     assert lines[-1] == "exec ./dev test"
     assert not any("apt-get" in x for x in lines)
+
+
+def test_dev_makes_a_venv_without_pip_again(tmp_path: Path) -> None:
+    """A .venv left half-made (no pip) is made again, not a dead end ("No module named pip")."""
+    venv = tmp_path / "venv"
+    fake_bin(venv / "bin", "python", "exit 1")  # `python -m pip` fails: no pip
+    (venv / "left-over").touch()
+    # python3 makes a working stand-in venv: its python accepts every `-m` and says so.
+    python = 'echo "venv python: $*"'
+    maker = (
+        'if [ "$1" = -m ] && [ "$2" = venv ]; then mkdir -p "$3/bin"; '
+        f'printf \'#!/bin/sh\\n{python}\\n\' > "$3/bin/python"; chmod +x "$3/bin/python"; fi'
+    )
+    fake_bin(tmp_path / "bin", "python3", maker)
+    result = run_script(
+        [REPO / "dev", "setup"], tmp_path / "bin", MIRRORD_LS_VENV=str(venv), MIRRORD_LS_APT="never"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "has no pip: making it again" in result.stderr
+    assert not (venv / "left-over").exists()
+    assert "venv python: -m pip install" in result.stdout
