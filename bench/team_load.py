@@ -21,7 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mirrord_ls.cluster.recheck import RULES_REVIEW_PATH, Activity, RecheckPolicy, fingerprint
+from mirrord_ls.cluster.recheck import (
+    RULES_REVIEW_PATH,
+    Activity,
+    RecheckPolicy,
+    fingerprint,
+    is_failure,
+)
 from mirrord_ls.loopback import Fault, LoopbackApiServer
 
 OPERATOR_PATH = "/apis/operator.metalbear.co/v1/mirrordoperators/operator"
@@ -161,7 +167,8 @@ def simulate(n: int, policy_name: str, costs: Costs, seed: int = 17) -> Outcome:
         policy = policies[e]
         status = 503 if down(t) else 200
         emit(t, e, "sentinel")
-        if policy.observed("identity", fingerprint(status, "up"), status >= 500, t, activities[e]):
+        failed = is_failure(status)
+        if policy.observed("identity", fingerprint(status, "up"), failed, t, activities[e]):
             emit(t, e, "full")
             if t >= UP_AT and not back_seen[e]:
                 back_seen[e] = True

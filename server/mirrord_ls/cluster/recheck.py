@@ -29,11 +29,15 @@ cluster identity per period while nothing changes:
   config is the active editor (`mirrord/activeDocument` with no uri) or the
   user has not typed, hovered or opened for a while; after a long rest
   nothing is asked at all.
-- Failures back off exponentially with jitter (the "equal jitter" of
-  AWS's backoff note): after k failures in a row the wait is U(0.5, 1) * min(4,
-  2^(k-1)) * period (or the resting period, when longer), so an operator that
-  comes back is not met by every editor in the same second, and is noticed
-  within 4 periods.
+- Failures that more asking would make worse back off exponentially with
+  jitter (the "equal jitter" of AWS's backoff note): no answer at all (the
+  network, a hung server) or 429 (the API server's own "slow down", API Priority
+  and Fairness): after k of them in a row the wait is U(0.5, 1) * min(4,
+  2^(k-1)) * period (or the resting period, when longer). An operator whose
+  pods are down is answered 503 by the API server's aggregator at no cost to
+  it: that sentinel keeps the normal, jittered period, so the operator's return
+  is noticed within one period (1.2 with the jitter) and the spread keeps a
+  team's editors from meeting it in the same second.
 
 Pure: the caller passes the clock and the random source (the benchmark runs
 it on a virtual clock).
@@ -148,8 +152,10 @@ def fingerprint(status: int | None, body: Any) -> str:
 
 
 def is_failure(status: int | None) -> bool:
-    """An answer that says the cluster (or the operator's API) is not well: back off."""
-    return status is None or status == 429 or status >= 500
+    """An answer that asking again soon would make worse: back off. No answer (`None`: the
+    network, a hung or refusing server) or 429. A 5xx (the operator's aggregated API
+    while its pods are down: 503 from the aggregator) is not: it keeps the period."""
+    return status is None or status == 429
 
 
 def rules_review_body(namespace: str) -> dict[str, Any]:
