@@ -158,7 +158,8 @@ def verdict_finding(
         then = (
             "mirrord will fail, since operator is true."
             if setting is True
-            else "mirrord would quietly run without the operator."
+            else "mirrord will fall back to running without the operator, with an agent of its"
+            " own (the agent checks judge it)."
         )
         detail = verdict.detail.rstrip(".")
         message = f"Cannot tell whether the operator is usable in {where}: {detail}. {then}"
