@@ -19,6 +19,7 @@ import pytest
 
 from mirrord_ls.demo_setup import EXAMPLES, demo_agent_scenarios
 from mirrord_ls.loopback.agent_scenarios import SCENARIOS
+from terminal import ctrl_c_reaches_it
 
 DEMO_TIMEOUT = 180  # seconds; the demo takes a few on an idle machine
 
@@ -212,6 +213,7 @@ def test_demo_with_an_unusable_schema_is_a_usage_error(tmp_path: Path) -> None:
 def test_serving_demo_removes_its_folder_when_stopped(tmp_path: Path, stop: signal.Signals) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mirrord_ls", "demo", "--serve"],
+        preexec_fn=ctrl_c_reaches_it,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

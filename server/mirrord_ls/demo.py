@@ -176,7 +176,9 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             for line in _next_steps(serving=True):
                 print(line, file=say)
             say.flush()
-            threading.Event().wait()
+            from mirrord_ls.signals import wait_for_a_signal
+
+            wait_for_a_signal(threading.Event())
         for line in _next_steps(serving=False):
             print(line, file=say)
     return 0

@@ -16,6 +16,7 @@ import yaml
 from mirrord_ls.loopback import KubeContext, LoopbackApiServer, redacted, write_kubeconfig
 from mirrord_ls.loopback.protobuf import decode_review
 from mirrord_ls.loopback.scenarios import ReservedPort, start_demo_clusters
+from terminal import ctrl_c_reaches_it
 
 SERVER_ROOT = Path(__file__).resolve().parents[2] / "server"
 
@@ -137,6 +138,7 @@ def test_cli_serves_until_interrupted(tmp_path):
     kubeconfig = tmp_path / "kc"
     proc = subprocess.Popen(
         [sys.executable, "-m", "mirrord_ls.loopback", "--kubeconfig", str(kubeconfig)],
+        preexec_fn=ctrl_c_reaches_it,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

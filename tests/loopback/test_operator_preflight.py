@@ -36,6 +36,7 @@ from mirrord_ls.cluster.preflight.profiles import ProfileAnswer, apply_profile, 
 from mirrord_ls.cluster.preflight.settings import operator_settings, target_namespace
 from mirrord_ls.loopback.operator_scenarios import start_operator_clusters
 from mirrord_ls.loopback.scenarios import DemoClusters
+from terminal import ctrl_c_reaches_it
 
 TODAY = datetime.date(2026, 6, 15)
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
@@ -252,6 +253,7 @@ def test_cli_serves_the_operator_scenarios(tmp_path):
     args = ["-m", "mirrord_ls.loopback", "--operator-scenarios", "--kubeconfig", str(kubeconfig)]
     proc = subprocess.Popen(
         [sys.executable, *args],
+        preexec_fn=ctrl_c_reaches_it,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

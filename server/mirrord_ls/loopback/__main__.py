@@ -20,6 +20,7 @@ from mirrord_ls.loopback.apiserver import OperatorState
 from mirrord_ls.loopback.kubeconfig import redacted
 from mirrord_ls.loopback.operator_scenarios import start_operator_clusters
 from mirrord_ls.loopback.scenarios import start_demo_clusters, start_sample_cluster
+from mirrord_ls.signals import wait_for_a_signal
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Contexts:", *summary, sep="\n")
         print(f"\nTry: KUBECONFIG={args.kubeconfig} kubectl get mirrordoperators operator -o yaml")
         print("Serving until Ctrl-C.", flush=True)
-        stop.wait()
+        wait_for_a_signal(stop)
     except KeyboardInterrupt:
         pass
     finally:
